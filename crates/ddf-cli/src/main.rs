@@ -1,0 +1,32 @@
+//! `ddf-auth`: the command-line companion of the ddf-auth crates.
+//!
+//! Exit codes, for every command: 0 success, 1 the check failed (an invalid
+//! policy, a rejected token), 2 a usage error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Checks policies, manages API keys and verifies JWTs from the shell.
+#[derive(Debug, Parser)]
+#[command(name = "ddf-auth", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Prints the version of every ddf-auth crate this binary was built with.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("ddf-auth {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+    }
+}

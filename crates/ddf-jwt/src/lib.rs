@@ -1,0 +1,6 @@
+//! JWT access-token validation for OAuth 2.0 / OpenID Connect issuers such as
+//! Keycloak, against static or remote JWKS, and issuing of the service's own
+//! tokens.
+//!
+//! Not built yet: this crate will hold the strict compact-JWS parser, the
+//! validator, JWKS sources with OIDC discovery, and the signing keyring.

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: unit, integration and doc tests. Needs
+# Redis on 127.0.0.1:6379 (scripts/ensure-redis.sh starts one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace --exclude ddf-bench-peers --locked
