@@ -368,7 +368,19 @@ async fn s13_unreachable_redis_fails_closed() {
 }
 
 #[test]
-fn invalid_settings_rejected() {
+fn connect_outside_runtime_is_an_error() {
+    let error = ddf_session::RedisStore::connect(
+        REDIS_URL,
+        &ddf_session::RedisStoreConfig::default(),
+        keys("k1", 1),
+        &common::index_key(),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind().as_str(), "session_config_invalid");
+}
+
+#[tokio::test]
+async fn invalid_settings_rejected() {
     for prefix in ["", "a{b", "c}"] {
         let config = ddf_session::RedisStoreConfig::default().with_key_prefix(prefix);
         let error = ddf_session::RedisStore::connect(

@@ -229,8 +229,9 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`SessionError::Config`] for an invalid URL or key prefix. The URL is
-    /// never included in the message because it may hold a password.
+    /// [`SessionError::Config`] for an invalid URL, key prefix or timeout, or
+    /// when called outside a Tokio runtime. The URL is never included in the
+    /// message because it may hold a password.
     pub fn connect(
         url: &str,
         config: &RedisStoreConfig,
@@ -244,6 +245,13 @@ impl RedisStore {
         }
         if config.command_timeout.is_zero() || config.connect_timeout.is_zero() {
             return Err(SessionError::Config("Redis timeouts must be positive"));
+        }
+        // The connection manager spawns its reconnect task on the current
+        // Tokio runtime and panics without one.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SessionError::Config(
+                "RedisStore::connect must be called inside a Tokio runtime",
+            ));
         }
         let client =
             redis::Client::open(url).map_err(|_| SessionError::Config("invalid Redis URL"))?;
