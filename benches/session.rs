@@ -32,8 +32,8 @@ fn keys() -> SessionKeys {
     SessionKeys::new("bench", &SessionKey::from_bytes([7; 32])).unwrap()
 }
 
-/// A configuration under which every load after 1 ms refreshes: the refresh
-/// threshold is 1 ms shorter than the idle timeout.
+/// Returns a configuration under which every load after 1 ms refreshes,
+/// because the refresh threshold is 1 ms shorter than the idle timeout.
 fn refresh_every_load() -> SessionConfig {
     let mut config = SessionConfig::production();
     config.refresh_threshold = config.idle_timeout.saturating_sub(Duration::from_millis(1));

@@ -65,7 +65,8 @@ fn session(subject: &str) -> Session {
     session_at(subject, SystemTime::now())
 }
 
-/// A created session loads back equal; an unknown id loads as `None`.
+/// Checks that a created session loads back equal and an unknown id loads
+/// as `None`.
 ///
 /// # Panics
 ///
@@ -81,7 +82,8 @@ pub async fn create_then_load(store: &dyn SessionStore) {
     store.delete_user(&subject).await.unwrap();
 }
 
-/// `create` under an existing id returns `IdTaken` and keeps the original.
+/// Checks that `create` under an existing id returns `IdTaken` and keeps the
+/// original.
 ///
 /// # Panics
 ///
@@ -109,7 +111,7 @@ pub async fn create_never_overwrites(store: &dyn SessionStore) {
     store.delete_user(&victim).await.unwrap();
 }
 
-/// `save` replaces an existing session and never creates one.
+/// Checks that `save` replaces an existing session and never creates one.
 ///
 /// # Panics
 ///
@@ -131,7 +133,8 @@ pub async fn save_only_overwrites_existing(store: &dyn SessionStore) {
     store.delete_user(&subject).await.unwrap();
 }
 
-/// `rotate` moves the session; the old id is gone, the index follows.
+/// Checks that `rotate` moves the session, removes the old id and updates
+/// the index.
 ///
 /// # Panics
 ///
@@ -156,7 +159,7 @@ pub async fn rotate_moves_session(store: &dyn SessionStore) {
     store.delete_user(&subject).await.unwrap();
 }
 
-/// Of two concurrent rotations of one id, exactly one wins.
+/// Checks that of two concurrent rotations of one id, exactly one wins.
 ///
 /// # Panics
 ///
@@ -184,7 +187,7 @@ pub async fn concurrent_rotations_have_one_winner(store: &dyn SessionStore) {
     store.delete_user(&subject).await.unwrap();
 }
 
-/// With `EvictOldest`, the sixth session evicts the oldest one.
+/// Checks that with `EvictOldest` the sixth session evicts the oldest one.
 ///
 /// # Panics
 ///
@@ -213,7 +216,8 @@ pub async fn limit_evicts_oldest(store: &dyn SessionStore) {
     store.delete_user(&subject).await.unwrap();
 }
 
-/// With `Reject`, the sixth session is refused and the five stay.
+/// Checks that with `Reject` the sixth session is rejected and the first five
+/// stay.
 ///
 /// # Panics
 ///
@@ -230,9 +234,9 @@ pub async fn limit_rejects_newest(store: &dyn SessionStore) {
             .await
             .unwrap();
     }
-    let refused = id();
+    let rejected = id();
     let error = store
-        .create(&refused, &session(&subject), TTL, limit)
+        .create(&rejected, &session(&subject), TTL, limit)
         .await
         .unwrap_err();
     assert_eq!(
@@ -240,12 +244,12 @@ pub async fn limit_rejects_newest(store: &dyn SessionStore) {
         "session_limit_reached",
         "sixth create"
     );
-    assert_eq!(store.load(&refused).await.unwrap(), None, "nothing stored");
+    assert_eq!(store.load(&rejected).await.unwrap(), None, "nothing stored");
     assert_eq!(store.count_user(&subject).await.unwrap(), 5, "count");
     store.delete_user(&subject).await.unwrap();
 }
 
-/// `delete` removes one session and leaves the user's others.
+/// Checks that `delete` removes one session and leaves the user's others.
 ///
 /// # Panics
 ///
@@ -272,7 +276,8 @@ pub async fn delete_removes_one(store: &dyn SessionStore) {
     store.delete_user(&subject).await.unwrap();
 }
 
-/// `delete_user` removes every session of one user and no other user's.
+/// Checks that `delete_user` removes every session of one user and no other
+/// user's.
 ///
 /// # Panics
 ///

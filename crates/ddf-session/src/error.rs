@@ -5,7 +5,7 @@ use std::error::Error as StdError;
 /// A boxed source error, kept for audit logs and never shown to clients.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
-/// Why a session was rejected.
+/// The reason a session was rejected.
 ///
 /// Clients see one code, `session_invalid`, for every variant, so an attacker
 /// cannot tell an unknown id from an expired one. The reason exists for audit
@@ -50,7 +50,7 @@ pub enum SessionErrorKind {
     SessionInvalid,
     /// The session store is unreachable, timed out or read-only (HTTP 503).
     SessionStoreUnavailable,
-    /// A new session was refused because the user already holds the maximum
+    /// A new session was refused because the user already has the maximum
     /// number and the policy is [`LimitPolicy::Reject`](crate::LimitPolicy::Reject).
     SessionLimitReached,
     /// Application data exceeds the configured size caps.
@@ -88,7 +88,7 @@ pub enum SessionError {
         /// The internal reason, for audit logs.
         reason: InvalidReason,
     },
-    /// The store did not answer in time or returned an error. Nothing is
+    /// The store did not respond in time or returned an error. Nothing is
     /// authenticated while it lasts.
     #[error("session store unavailable during {operation}: retry later")]
     StoreUnavailable {
@@ -98,7 +98,7 @@ pub enum SessionError {
         #[source]
         source: BoxError,
     },
-    /// The user already holds `limit` sessions and the policy rejects more.
+    /// The user already has `limit` sessions and the policy rejects more.
     #[error("session limit of {limit} reached for this user: sign out elsewhere first")]
     LimitReached {
         /// The configured maximum number of sessions per user.
@@ -107,7 +107,7 @@ pub enum SessionError {
     /// The application data map exceeds a size cap.
     #[error("session data too large: {what} exceeds the cap of {cap}")]
     DataTooLarge {
-        /// Which cap was exceeded (`entries`, `key bytes`, `value bytes`, `total bytes`).
+        /// The exceeded cap (`entries`, `key bytes`, `value bytes`, `total bytes`).
         what: &'static str,
         /// The cap.
         cap: usize,
@@ -141,11 +141,14 @@ impl SessionError {
         }
     }
 
-    pub(crate) fn invalid(reason: InvalidReason) -> Self {
+    /// Builds a `session_invalid` error, for store implementations.
+    pub fn invalid(reason: InvalidReason) -> Self {
         Self::Invalid { reason }
     }
 
-    pub(crate) fn unavailable(operation: &'static str, source: impl Into<BoxError>) -> Self {
+    /// Builds a `session_store_unavailable` error, for store implementations.
+    /// `source` must not contain session ids or payloads.
+    pub fn unavailable(operation: &'static str, source: impl Into<BoxError>) -> Self {
         Self::StoreUnavailable {
             operation,
             source: source.into(),

@@ -13,7 +13,7 @@
 //!   out everywhere, delete a user's data.
 //! - [`SessionStore`]: the storage contract, with [`MemoryStore`] (moka) and,
 //!   with the default `redis` feature, `RedisStore` (AES-256-GCM payloads,
-//!   digested keys, an atomic per-user limit). [`conformance`] holds the
+//!   digested keys, an atomic per-user limit). [`conformance`] contains the
 //!   tests every store passes.
 //!
 //! # Lifetime rules

@@ -134,7 +134,7 @@ impl SessionManager {
     /// id. Never reuse an id the client presented: issuing a fresh one on
     /// every authentication is what defeats session fixation.
     ///
-    /// When the user already holds the maximum number of sessions, the
+    /// When the user already has the maximum number of sessions, the
     /// oldest are evicted (an `excess_sessions_exceeded` event is logged) or,
     /// with [`LimitPolicy::Reject`](crate::LimitPolicy::Reject), the new one
     /// is refused.
@@ -282,8 +282,8 @@ impl SessionManager {
         ))
     }
 
-    /// Moves a live session to a new id and returns it; the old id answers
-    /// `session_invalid` from then on. Call this on every privilege change
+    /// Moves a live session to a new id and returns it. From then on the old id
+    /// is rejected with `session_invalid`. Call this on every privilege change
     /// that keeps the session, such as a step-up authentication.
     ///
     /// # Errors

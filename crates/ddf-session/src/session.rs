@@ -249,6 +249,7 @@ impl Session {
     }
 
     /// Returns the absolute expiry in Unix milliseconds.
+    #[cfg(feature = "redis")]
     pub(crate) fn absolute_expires_ms(&self) -> u64 {
         self.absolute_expires_ms
     }

@@ -72,8 +72,8 @@ fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, SessionError>) {
     );
 }
 
-/// Retries `load` until Redis answers again; returns the first answer that is
-/// not `session_store_unavailable`.
+/// Retries `load` until Redis responds again and returns the first result
+/// that is not `session_store_unavailable`.
 async fn load_after_recovery(
     manager: &SessionManager,
     cookie: &str,

@@ -185,8 +185,8 @@ static COUNT: LazyLock<Script> = LazyLock::new(|| Script::new(COUNT_SCRIPT));
 ///
 /// All keys of one prefix carry the hash tag `{<prefix>}` and therefore map
 /// to one hash slot. The scripts touch session keys that they derive from
-/// index members, which Redis Cluster allows only within the slot of the keys
-/// the script declares; the shared tag guarantees this. The cost is that one
+/// index members. Redis Cluster allows that only within the slot of the keys
+/// the script declares, and the shared tag guarantees it. The cost is that one
 /// prefix lives on one shard: sessions are small (well under 1 KiB), so one
 /// shard holds millions of them. To spread load, give independent
 /// applications different prefixes.
