@@ -47,40 +47,76 @@ fn assert_conflict(result: Result<(), ApiKeyError>, field: &str) {
     }
 }
 
+/// The records every step works with.
+struct Fixture {
+    keys: Vec<ApiKey>,
+    a1: KeyRecord,
+    a2: KeyRecord,
+    b1: KeyRecord,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let keys: Vec<ApiKey> = (0..4).map(|_| ApiKey::generate()).collect();
+        Self {
+            a1: record("a1", "alice", &keys[0]),
+            a2: record("a2", "alice", &keys[1]),
+            b1: record("b1", "bob", &keys[2]),
+            keys,
+        }
+    }
+
+    /// A key that no record has.
+    fn unknown(&self) -> &ApiKey {
+        &self.keys[3]
+    }
+}
+
 /// Runs every check against `store`, which must be empty.
 ///
 /// # Panics
 ///
 /// Panics when the store breaks the [`KeyStore`] contract.
 pub async fn run(store: Arc<dyn KeyStore>) {
-    let keys: Vec<ApiKey> = (0..4).map(|_| ApiKey::generate()).collect();
-    let a1 = record("a1", "alice", &keys[0]);
-    let a2 = record("a2", "alice", &keys[1]);
-    let b1 = record("b1", "bob", &keys[2]);
-    let unknown = &keys[3];
+    let fixture = Fixture::new();
+    insert_and_find(&*store, &fixture).await;
+    conflicts_and_validation(&*store, &fixture).await;
+    listing(&*store, &fixture).await;
+    revocation(&*store, &fixture).await;
+    reload(&*store, &fixture).await;
+    verifier(store, &fixture).await;
+}
 
-    // Insert and find.
-    for record in [&a2, &a1, &b1] {
+async fn insert_and_find(store: &dyn KeyStore, fixture: &Fixture) {
+    for record in [&fixture.a2, &fixture.a1, &fixture.b1] {
         store
             .insert(record.clone())
             .await
             .expect("insert a new record");
     }
-    let found = store.find(&keys[0].digest()).await.expect("find a1");
-    assert_eq!(found.as_deref(), Some(&a1), "find: a1 by digest");
-    let missing = store.find(&unknown.digest()).await.expect("find unknown");
+    let found = store
+        .find(&fixture.keys[0].digest())
+        .await
+        .expect("find a1");
+    assert_eq!(found.as_deref(), Some(&fixture.a1), "find: a1 by digest");
+    let missing = store
+        .find(&fixture.unknown().digest())
+        .await
+        .expect("find unknown");
     assert_eq!(missing, None, "find: an unknown digest must give None");
-    assert_eq!(store.get("b1").await.expect("get b1"), Some(b1.clone()));
-    assert_eq!(store.get("zz").await.expect("get zz"), None);
-
-    // Conflicts and validation.
-    let mut same_id = record("a1", "carol", unknown);
-    same_id.description = None;
-    assert_conflict(store.insert(same_id).await, "id");
-    assert_conflict(
-        store.insert(record("c1", "carol", &keys[1])).await,
-        "digest",
+    assert_eq!(
+        store.get("b1").await.expect("get b1"),
+        Some(fixture.b1.clone())
     );
+    assert_eq!(store.get("zz").await.expect("get zz"), None);
+}
+
+async fn conflicts_and_validation(store: &dyn KeyStore, fixture: &Fixture) {
+    let unknown = fixture.unknown();
+    assert_conflict(store.insert(record("a1", "carol", unknown)).await, "id");
+    let same_digest = record("c1", "carol", &fixture.keys[1]);
+    assert_conflict(store.insert(same_digest).await, "digest");
+
     let invalid = record("bad id", "carol", unknown);
     let error = store
         .insert(invalid)
@@ -88,14 +124,12 @@ pub async fn run(store: Arc<dyn KeyStore>) {
         .expect_err("insert an invalid id");
     assert_eq!(error.kind(), ApiKeyErrorKind::Config);
     assert_eq!(store.find(&unknown.digest()).await.expect("find"), None);
+}
 
-    // Listing.
+async fn listing(store: &dyn KeyStore, fixture: &Fixture) {
     let listed = store.list_by_owner("alice").await.expect("list alice");
-    assert_eq!(
-        listed,
-        vec![a1.clone(), a2.clone()],
-        "list_by_owner: sorted by id"
-    );
+    let expected = vec![fixture.a1.clone(), fixture.a2.clone()];
+    assert_eq!(listed, expected, "list_by_owner: sorted by id");
     assert!(
         store
             .list_by_owner("nobody")
@@ -103,8 +137,10 @@ pub async fn run(store: Arc<dyn KeyStore>) {
             .expect("list")
             .is_empty()
     );
+}
 
-    // Revoking one key: the earliest time wins.
+async fn revocation(store: &dyn KeyStore, fixture: &Fixture) {
+    // One key: the earliest time wins.
     assert!(store.revoke("a1", NOW + 100).await.expect("revoke a1"));
     assert!(
         store
@@ -112,23 +148,22 @@ pub async fn run(store: Arc<dyn KeyStore>) {
             .await
             .expect("revoke a1 later")
     );
-    let a1_now = store.get("a1").await.expect("get a1").expect("a1 exists");
-    assert_eq!(
-        a1_now.revoked_at,
-        Some(NOW + 100),
-        "revoke: never moves later"
-    );
+    let a1 = store.get("a1").await.expect("get a1").expect("a1 exists");
+    assert_eq!(a1.revoked_at, Some(NOW + 100), "revoke: never moves later");
     assert!(
         store
             .revoke("a1", NOW - 5)
             .await
             .expect("revoke a1 earlier")
     );
-    let found = store.find(&keys[0].digest()).await.expect("find a1");
+    let found = store
+        .find(&fixture.keys[0].digest())
+        .await
+        .expect("find a1");
     assert_eq!(found.and_then(|r| r.revoked_at), Some(NOW - 5));
     assert!(!store.revoke("zz", NOW).await.expect("revoke unknown id"));
 
-    // Revoking every key of an owner.
+    // Every key of an owner, and only those.
     assert_eq!(
         store
             .revoke_owner("alice", NOW)
@@ -139,17 +174,30 @@ pub async fn run(store: Arc<dyn KeyStore>) {
     let alice = store.list_by_owner("alice").await.expect("list alice");
     let revoked: Vec<Option<u64>> = alice.iter().map(|r| r.revoked_at).collect();
     assert_eq!(revoked, [Some(NOW - 5), Some(NOW)]);
-    assert_eq!(store.get("b1").await.expect("get b1"), Some(b1.clone()));
+    assert_eq!(
+        store.get("b1").await.expect("get b1"),
+        Some(fixture.b1.clone())
+    );
     assert_eq!(store.revoke_owner("nobody", NOW).await.expect("revoke"), 0);
+}
 
-    // Reload keeps what the store holds.
+async fn reload(store: &dyn KeyStore, fixture: &Fixture) {
     store.reload().await.expect("reload");
-    let found = store.find(&keys[2].digest()).await.expect("find b1");
-    assert_eq!(found.as_deref(), Some(&b1), "reload: b1 still present");
+    let found = store
+        .find(&fixture.keys[2].digest())
+        .await
+        .expect("find b1");
+    assert_eq!(
+        found.as_deref(),
+        Some(&fixture.b1),
+        "reload: b1 still present"
+    );
+}
 
-    // The verifier over this store.
+async fn verifier(store: Arc<dyn KeyStore>, fixture: &Fixture) {
+    let keys = &fixture.keys;
     let clock = ManualClock::at_unix_seconds(NOW);
-    let verifier = ApiKeyVerifier::new(Arc::clone(&store)).with_clock(Arc::new(clock.clone()));
+    let verifier = ApiKeyVerifier::new(store).with_clock(Arc::new(clock.clone()));
     let principal = verifier
         .verify(keys[2].expose_secret().as_bytes())
         .await
@@ -163,7 +211,7 @@ pub async fn run(store: Arc<dyn KeyStore>) {
     for (key, reason) in [
         (&keys[0], InvalidReason::Revoked),
         (&keys[1], InvalidReason::Revoked),
-        (unknown, InvalidReason::Unknown),
+        (fixture.unknown(), InvalidReason::Unknown),
     ] {
         let error = verifier
             .verify(key.expose_secret().as_bytes())

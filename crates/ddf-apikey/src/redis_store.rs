@@ -225,18 +225,27 @@ impl RedisKeyStore {
     ) -> Result<T, ApiKeyError> {
         match tokio::time::timeout(self.timeout, command).await {
             Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) if error.is_timeout() => {
+                Err(self.timed_out(operation, Some(Box::new(error))))
+            }
             Ok(Err(error)) => Err(ApiKeyError::unavailable(
                 format!("Redis {operation} failed"),
                 Some(Box::new(error)),
             )),
-            Err(_) => Err(ApiKeyError::unavailable(
-                format!(
-                    "Redis {operation} timed out after {} ms",
-                    self.timeout.as_millis()
-                ),
-                None,
-            )),
+            Err(_) => Err(self.timed_out(operation, None)),
         }
+    }
+
+    fn timed_out(
+        &self,
+        operation: &str,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ApiKeyError {
+        let millis = self.timeout.as_millis();
+        ApiKeyError::unavailable(
+            format!("Redis {operation} timed out after {millis} ms"),
+            source,
+        )
     }
 
     fn digest_key(&self, digest_hex: &str) -> String {
