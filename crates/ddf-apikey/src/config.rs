@@ -15,7 +15,8 @@
 //! Environment format, as a secrets manager injects it: entries of
 //! `id:sha256hex:role,role` separated by `;` or newlines. Whitespace around an
 //! entry is ignored, empty entries are skipped, and the role list may be empty
-//! (`id:hex:`). The owner is the id.
+//! (`id:hex:`). Role names may contain `:` (`id:hex:llm:reader`) but not `,`
+//! or `;`. The owner is the id.
 //!
 //! An entry without `created` (every environment entry) gets the time at
 //! which the store first loaded it, and the store keeps that time across
@@ -155,10 +156,11 @@ pub fn parse_env(text: &str) -> Result<Vec<KeyEntry>, ApiKeyError> {
 
     for (index, piece) in pieces.enumerate() {
         let number = index + 1;
-        let fields: Vec<&str> = piece.split(':').collect();
+        // Ids and digests contain no ':', so roles may (`llm:reader`).
+        let fields: Vec<&str> = piece.splitn(3, ':').collect();
         let [id, digest, roles] = fields.as_slice() else {
             return Err(ApiKeyError::config(format!(
-                "API-key entry {number}: expected id:sha256hex:role,role with exactly three fields, got {}",
+                "API-key entry {number}: expected id:sha256hex:role,role, got {} field(s)",
                 fields.len()
             )));
         };
@@ -198,11 +200,11 @@ mod tests {
 
     #[test]
     fn env_accepts_semicolons_newlines_and_empty_roles() {
-        let text = format!(" a:{DIGEST_A}:user,admin ;\n\nb:{DIGEST_B}:\n");
+        let text = format!(" a:{DIGEST_A}:user,llm:admin ;\n\nb:{DIGEST_B}:\n");
         let entries = parse_env(&text).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].id, "a");
-        assert_eq!(entries[0].roles, ["user", "admin"]);
+        assert_eq!(entries[0].roles, ["user", "llm:admin"]);
         assert_eq!(entries[0].digest.to_hex(), DIGEST_A);
         assert_eq!(entries[1].id, "b");
         assert!(entries[1].roles.is_empty());

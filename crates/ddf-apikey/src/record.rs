@@ -128,9 +128,9 @@ impl KeyRecord {
         }
 
         for role in &self.roles {
-            if !is_valid_name(role) || role.contains([',', ':', ';']) {
+            if !is_valid_name(role) || role.contains([',', ';']) {
                 return Err(ApiKeyError::config(format!(
-                    "key {:?}: invalid role {:?}: use 1 to {MAX_NAME_LEN} bytes without control characters, ',', ':' or ';'",
+                    "key {:?}: invalid role {:?}: use 1 to {MAX_NAME_LEN} bytes without control characters, ',' or ';'",
                     self.id,
                     truncate(role)
                 )));
