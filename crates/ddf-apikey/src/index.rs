@@ -24,7 +24,8 @@ const SLOTS: usize = 8;
 pub(crate) struct DigestIndex {
     mask: usize,
     tags: Vec<[u64; SLOTS]>,
-    /// Record numbers; 0 marks an empty slot and names the placeholder record.
+    /// Record numbers. An empty slot names some other record of the table
+    /// (the placeholder, 0, only while the table is empty).
     slots: Vec<[u32; SLOTS]>,
 }
 
@@ -32,9 +33,9 @@ impl DigestIndex {
     /// Returns an index with one empty bucket.
     pub(crate) fn empty() -> Self {
         Self {
-            mask: 0,
-            tags: vec![[0; SLOTS]],
-            slots: vec![[0; SLOTS]],
+            mask: 1,
+            tags: vec![[1; SLOTS], [0; SLOTS]],
+            slots: vec![[0; SLOTS]; 2],
         }
     }
 
@@ -68,7 +69,9 @@ impl DigestIndex {
 
         // Random digests fit at the first or second size; digests crafted to
         // share their low bits would otherwise double the table without end.
-        let first = tags.len().max(1).next_power_of_two();
+        // At least two buckets, so that an empty slot can hold a tag that
+        // belongs to another bucket (see `try_fill`).
+        let first = tags.len().max(2).next_power_of_two();
         let mut buckets = first;
         while buckets <= first * 8 {
             if let Some(index) = Self::try_fill(&tags, buckets) {
@@ -101,6 +104,22 @@ impl DigestIndex {
             used[bucket] += 1;
         }
 
+        // Empty slots name a real record too, spread over the table, so a
+        // miss reads a record from as cold a location as a hit does. Their
+        // tag maps to the neighbouring bucket, so no digest that lands here
+        // can match it.
+        let count = tags.len();
+        for (bucket, &filled) in used.iter().enumerate() {
+            for slot in filled..SLOTS {
+                index.tags[bucket][slot] = (bucket ^ 1) as u64;
+                index.slots[bucket][slot] = if count == 0 {
+                    0
+                } else {
+                    tags[(bucket * SLOTS + slot) % count].1
+                };
+            }
+        }
+
         Some(index)
     }
 
@@ -109,17 +128,19 @@ impl DigestIndex {
         (tag as usize) & mask
     }
 
-    /// Returns the record number whose tag equals the digest's, or 0.
+    /// Returns the number of the record whose tag equals the digest's, or
+    /// on a miss the record named by the bucket's first slot, which has
+    /// another digest (0, the placeholder, only in an empty index).
     ///
     /// Every slot of the bucket is compared and the result selected without a
-    /// branch. The caller still compares the whole digest.
+    /// branch. The caller must compare the whole digest.
     pub(crate) fn candidate(&self, digest: &KeyDigest) -> u32 {
         let tag = digest.tag();
         let bucket = Self::bucket_of(tag, self.mask);
         let tags = &self.tags[bucket];
         let slots = &self.slots[bucket];
 
-        let mut found = 0u32;
+        let mut found = slots[0];
         for slot in 0..SLOTS {
             found.conditional_assign(&slots[slot], tags[slot].ct_eq(&tag));
         }
@@ -140,14 +161,18 @@ mod tests {
     }
 
     #[test]
-    fn every_record_is_found_and_misses_give_zero() {
+    fn every_record_is_found_and_misses_name_another() {
         let digests: Vec<KeyDigest> = (0..5000).map(|_| ApiKey::generate().digest()).collect();
         let index = build(&digests).unwrap();
         for (number, digest) in digests.iter().enumerate() {
             assert_eq!(index.candidate(digest) as usize, number + 1);
         }
+        // A miss names some record, never the one of another digest's tag.
         for _ in 0..1000 {
-            assert_eq!(index.candidate(&ApiKey::generate().digest()), 0);
+            let miss = ApiKey::generate().digest();
+            let number = index.candidate(&miss) as usize;
+            assert!((1..=digests.len()).contains(&number));
+            assert_ne!(digests[number - 1], miss);
         }
     }
 

@@ -60,7 +60,7 @@
 //!
 //! The final check compares all 32 digest bytes with [`subtle`], and the
 //! in-memory path runs the same steps for a hit and a miss: it scans a whole
-//! index bucket, resolves a miss to a placeholder record, and evaluates
+//! index bucket, resolves a miss to another stored record, and evaluates
 //! revocation, expiry, maximum age and `not_before` without branching. So
 //! unknown, revoked, expired and not-yet-valid keys fall into one timing
 //! class; `docs/BENCHMARKS.md` records the measured Welch t statistics.

@@ -45,7 +45,7 @@ pub struct MemoryKeyStore {
 /// What readers see: the records and the index over their digests.
 #[derive(Debug)]
 struct Snapshot {
-    /// Slot 0 holds the placeholder that a miss resolves to.
+    /// Slot 0 holds the placeholder that a miss in an empty store resolves to.
     records: Vec<KeyRecord>,
     index: DigestIndex,
     by_id: HashMap<String, u32>,

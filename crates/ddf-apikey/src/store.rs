@@ -51,11 +51,12 @@ pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
     /// Looks `digest` up without awaiting, for stores that hold every record
     /// in memory, and passes a candidate record to `visit`.
     ///
-    /// The candidate may belong to another digest (in-memory stores pass a
-    /// placeholder on a miss, so a miss and a hit do the same work); the
-    /// caller must compare the digests with [`KeyDigest::ct_eq`]. Returns
-    /// `false` without calling `visit` when the store needs I/O, which is what
-    /// the default implementation does; the caller then uses [`find`](Self::find).
+    /// The candidate may belong to another digest: on a miss, in-memory
+    /// stores pass some other stored record, so that a miss and a hit do the
+    /// same work. The caller must therefore compare the digests with
+    /// [`KeyDigest::ct_eq`]. Returns `false` without calling `visit` when the
+    /// store needs I/O, which is what the default implementation does; the
+    /// caller then uses [`find`](Self::find).
     fn find_in_memory(&self, digest: &KeyDigest, visit: &mut dyn FnMut(&KeyRecord)) -> bool {
         let _ = (digest, visit);
         false

@@ -76,10 +76,10 @@ type NoticeCallback = Arc<dyn Fn(&ExpiryNotice) + Send + Sync>;
 ///    ([`ApiKey::parse`]); anything else is rejected before hashing.
 /// 2. SHA-256 of the key gives its [`KeyDigest`].
 /// 3. The store finds the record by digest. The in-memory store always hands
-///    back one record (a placeholder on a miss) after touching the same
-///    memory, and the verifier then compares the whole digest in constant
-///    time and evaluates `not_before`, `expires`, the maximum age and
-///    `revoked_at` without branching. Unknown, revoked, expired and
+///    back one stored record (another one on a miss) after scanning one
+///    whole index bucket. The verifier then compares the whole digest in
+///    constant time and evaluates `not_before`, `expires`, the maximum age
+///    and `revoked_at` without branching. Unknown, revoked, expired and
 ///    not-yet-valid keys therefore run the same instructions and return the
 ///    same error; only the internal [`ApiKeyError::reason`] differs.
 ///
@@ -352,6 +352,13 @@ const REASONS: [InvalidReason; 4] = [
     InvalidReason::Revoked,
 ];
 
+/// Returns the value of `field`, or `default` when it is absent, through a
+/// constant-time select rather than a branch.
+fn select_or(field: Option<u64>, default: u64) -> u64 {
+    let present = Choice::from(u8::from(field.is_some()));
+    u64::conditional_select(&default, &field.unwrap_or_default(), present)
+}
+
 /// Decides whether `record` accepts `digest` at `now`, without branching on
 /// the record's contents or on which check failed.
 ///
@@ -364,10 +371,11 @@ fn evaluate(
 ) -> Result<(Principal, u64), InvalidReason> {
     let matched = record.digest.ct_eq(digest);
 
-    let not_before = record.not_before.unwrap_or(0);
+    let not_before = select_or(record.not_before, 0);
     let aged_out = record.created.saturating_add(max_age);
-    let ends_at = record.expires.unwrap_or(u64::MAX).min(aged_out);
-    let revoked_at = record.revoked_at.unwrap_or(u64::MAX);
+    let expires = select_or(record.expires, u64::MAX);
+    let ends_at = u64::conditional_select(&expires, &aged_out, aged_out.ct_lt(&expires));
+    let revoked_at = select_or(record.revoked_at, u64::MAX);
 
     let too_early = now.ct_lt(&not_before);
     let past_end = !ends_at.ct_gt(&now);
