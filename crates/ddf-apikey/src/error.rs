@@ -63,6 +63,7 @@ impl ApiKeyError {
         }
     }
 
+    #[cfg(feature = "redis")]
     pub(crate) fn unavailable(
         detail: impl Into<String>,
         source: Option<Box<dyn std::error::Error + Send + Sync>>,

@@ -2,10 +2,10 @@
 //! and a miss.
 //!
 //! The table has a power-of-two number of buckets with [`SLOTS`] slots each.
-//! A digest's first eight bytes (its tag) choose the bucket, and a lookup
+//! A digest's first eight bytes (its tag) choose the bucket. A lookup
 //! compares the tag with every slot of that bucket without branching, so the
-//! instructions run and the memory touched depend only on the bucket, never
-//! on whether or where the digest matched. The bucket is derived from the
+//! instructions run and the memory touched depend only on the bucket, not on
+//! whether or where the digest matched. The bucket is derived from the
 //! digest, not from the key, so learning it tells an attacker nothing that
 //! helps find a key (that would need a SHA-256 preimage).
 

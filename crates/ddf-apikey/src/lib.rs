@@ -49,9 +49,9 @@
 //! # Why the lookup leaks nothing useful
 //!
 //! The verifier never compares the presented key with a stored one. It
-//! hashes the key with SHA-256 and looks the digest up; the stores index
-//! records by the digest itself (the in-memory store by its first eight
-//! bytes, Redis by its hex form). Timing can therefore reveal at most
+//! hashes the key with SHA-256 and looks the digest up. The stores index
+//! records by the digest itself: the in-memory store by its first eight
+//! bytes, Redis by its hex form. Timing can therefore reveal at most
 //! something about the *digest* of the presented key and of stored digests
 //! near it. A key that differs from a valid one in its last character has an
 //! unrelated digest, so timing cannot guide a search character by character,

@@ -13,7 +13,7 @@ use crate::key::KeyDigest;
 use crate::record::KeyRecord;
 use crate::store::{KeyStore, StoreFuture};
 
-/// A key store that holds every record in memory.
+/// A key store that keeps every record in memory.
 ///
 /// Readers take a snapshot through [`ArcSwap`] and never wait: inserts,
 /// revocations and reloads build a new snapshot and swap it in. A write costs
@@ -45,7 +45,7 @@ pub struct MemoryKeyStore {
 /// What readers see: the records and the index over their digests.
 #[derive(Debug)]
 struct Snapshot {
-    /// Slot 0 holds the placeholder that a miss in an empty store resolves to.
+    /// Slot 0 is the placeholder that a miss in an empty store resolves to.
     records: Vec<KeyRecord>,
     index: DigestIndex,
     by_id: HashMap<String, u32>,
@@ -109,8 +109,8 @@ impl MemoryKeyStore {
     ///
     /// # Errors
     ///
-    /// Returns `config_invalid` when the source cannot be read or holds
-    /// invalid records.
+    /// Returns `config_invalid` when the source cannot be read or
+    /// contains invalid records.
     pub fn from_source(source: KeySource) -> Result<Self, ApiKeyError> {
         Self::from_source_with_clock(source, Arc::new(SystemClock))
     }

@@ -21,7 +21,7 @@ const DAY: u64 = 24 * 60 * 60;
 #[serde(default, deny_unknown_fields)]
 pub struct RotationPolicy {
     /// Maximum age in seconds, counted from the record's `created` time,
-    /// whatever its `expires` says. Default 30 days.
+    /// even when its `expires` is later. Default 30 days.
     pub max_age_secs: u64,
     /// How long the old key keeps working after [`ApiKeyVerifier::rotate`],
     /// in seconds. Default 7 days.
@@ -166,7 +166,8 @@ impl ApiKeyVerifier {
     ///
     /// - `api_key_invalid` for malformed, unknown, revoked, expired and
     ///   not-yet-valid keys (the reason is in [`ApiKeyError::reason`]);
-    /// - `api_key_store_unavailable` when the store cannot answer.
+    /// - `api_key_store_unavailable` when the store is unreachable, times
+    ///   out or returns an unreadable record.
     pub async fn verify(&self, header_value: &[u8]) -> Result<Principal, ApiKeyError> {
         self.verify_detailed(header_value)
             .await

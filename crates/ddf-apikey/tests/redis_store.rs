@@ -293,7 +293,7 @@ async fn k09_frozen_store_times_out_as_unavailable() {
         ApiKeyVerifier::new(store).with_clock(Arc::new(ManualClock::at_unix_seconds(common::NOW)));
     assert!(verifier.verify(header(&key)).await.is_ok());
 
-    // A stopped process keeps the socket open but never answers.
+    // A stopped process keeps the socket open but never replies.
     server.signal("-STOP");
     let error = verifier.verify(header(&key)).await.unwrap_err();
     server.signal("-CONT");

@@ -7,9 +7,9 @@
 //! ```
 //!
 //! It times `ApiKeyVerifier::verify` on an in-memory store of 10,000 keys for
-//! five input classes, interleaved in a random order: unknown keys, a revoked
-//! key, an expired key, a valid key with its last hex digit changed, and the
-//! valid key itself. For each pair of rejection classes it prints Welch's t
+//! five input classes, interleaved in a random order. The classes are unknown
+//! keys, revoked keys, expired keys, valid keys with the last hex digit
+//! changed, and valid keys; each has 256 keys scattered through the store. For each pair of rejection classes it prints Welch's t
 //! statistic, on all samples and on samples below the pooled 99th and 90th
 //! percentiles (dudect's cropping, which removes interrupts and preemption).
 //! dudect treats |t| above 10 as a leak; the test fails above that on the
@@ -85,7 +85,7 @@ fn median(values: &[f64]) -> f64 {
 /// is timed on one fixed memory location.
 const POOL: usize = 256;
 
-/// The five classes of inputs, `POOL` header values each.
+/// Builds the store's records and, for each of the five classes, `POOL` header values.
 fn inputs() -> (Vec<KeyRecord>, [Vec<Vec<u8>>; 5]) {
     let mut records: Vec<KeyRecord> = Vec::with_capacity(STORE_SIZE);
     let mut pools: [Vec<Vec<u8>>; 5] = Default::default();
@@ -127,8 +127,8 @@ fn inputs() -> (Vec<KeyRecord>, [Vec<Vec<u8>>; 5]) {
     }
 
     // Scatter the timed records through the store, as they would be in
-    // practice; grouped together they would share cache lines and pages
-    // that a miss's record does not.
+    // practice. Grouped together, they would share cache lines and pages
+    // that the record a miss reads does not.
     let mut shuffle = seeded_shuffle();
     for i in (1..records.len()).rev() {
         let j = (shuffle.next() % (i as u64 + 1)) as usize;
