@@ -3,6 +3,8 @@
 //! Exit codes, for every command: 0 success, 1 the check failed (an invalid
 //! policy, a rejected token), 2 a usage error.
 
+mod apikey;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +21,8 @@ struct Cli {
 enum Command {
     /// Prints the version of every ddf-auth crate this binary was built with.
     Version,
+    /// Issues API keys and computes their digests.
+    Apikey(apikey::ApikeyArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,5 +32,6 @@ fn main() -> ExitCode {
             println!("ddf-auth {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Apikey(args) => apikey::run(args),
     }
 }
