@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod policy;
+
 /// Checks policies, manages API keys and verifies JWTs from the shell.
 #[derive(Debug, Parser)]
 #[command(name = "ddf-auth", version, about)]
@@ -19,6 +21,8 @@ struct Cli {
 enum Command {
     /// Prints the version of every ddf-auth crate this binary was built with.
     Version,
+    /// Checks policy files and explains which pattern decides a permission.
+    Policy(policy::PolicyArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,5 +32,6 @@ fn main() -> ExitCode {
             println!("ddf-auth {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Policy(args) => policy::run(&args),
     }
 }

@@ -11,7 +11,6 @@
 use std::fmt;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
@@ -163,13 +162,42 @@ fn attach(
     }
 }
 
-/// The error type of the tree deserializer.
+/// The error type of the tree deserializer: a message and the path of the
+/// node it is about, such as `roles.user.permissions[1]`.
 #[derive(Debug)]
-pub(crate) struct YamlError(String);
+pub(crate) struct YamlError {
+    message: String,
+    /// Path parts from the innermost outwards, added as the error returns
+    /// through each map and list.
+    path: Vec<PathPart>,
+}
+
+#[derive(Debug)]
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+impl YamlError {
+    fn within(mut self, part: PathPart) -> Self {
+        self.path.push(part);
+        self
+    }
+}
 
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        if !self.path.is_empty() {
+            for (position, part) in self.path.iter().rev().enumerate() {
+                match part {
+                    PathPart::Key(key) if position == 0 => f.write_str(key)?,
+                    PathPart::Key(key) => write!(f, ".{key}")?,
+                    PathPart::Index(index) => write!(f, "[{index}]")?,
+                }
+            }
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)
     }
 }
 
@@ -177,14 +205,80 @@ impl std::error::Error for YamlError {}
 
 impl de::Error for YamlError {
     fn custom<T: fmt::Display>(message: T) -> Self {
-        Self(message.to_string())
+        Self {
+            message: message.to_string(),
+            path: Vec::new(),
+        }
+    }
+}
+
+/// Map access over a mapping node that adds the key to errors in its value.
+struct EntriesAccess {
+    entries: std::vec::IntoIter<(String, Node)>,
+    pending: Option<(String, Node)>,
+}
+
+impl<'de> de::MapAccess<'de> for EntriesAccess {
+    type Error = YamlError;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, YamlError> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        let result = seed.deserialize(key.as_str().into_deserializer());
+        self.pending = Some((key, value));
+        result.map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, YamlError> {
+        let (key, value) = self
+            .pending
+            .take()
+            .ok_or_else(|| <YamlError as de::Error>::custom("value requested before key"))?;
+        seed.deserialize(value)
+            .map_err(|error| error.within(PathPart::Key(key)))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
+
+/// Sequence access over a list node that adds the index to errors.
+struct ItemsAccess {
+    items: std::iter::Enumerate<std::vec::IntoIter<Node>>,
+}
+
+impl<'de> de::SeqAccess<'de> for ItemsAccess {
+    type Error = YamlError;
+
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, YamlError> {
+        let Some((index, item)) = self.items.next() else {
+            return Ok(None);
+        };
+        seed.deserialize(item)
+            .map(Some)
+            .map_err(|error| error.within(PathPart::Index(index)))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len())
     }
 }
 
 /// Parses `input` as one YAML document and deserializes it into `T`.
 pub(crate) fn from_str<T: de::DeserializeOwned>(input: &str) -> Result<T, String> {
     let node = parse_document(input)?;
-    T::deserialize(node).map_err(|error: YamlError| error.0)
+    T::deserialize(node).map_err(|error: YamlError| error.to_string())
 }
 
 impl IntoDeserializer<'_, YamlError> for Node {
@@ -213,18 +307,13 @@ impl<'de> de::Deserializer<'de> for Node {
                 value,
                 plain: false,
             } => visitor.visit_string(value),
-            Self::Sequence(items) => {
-                let mut access = SeqDeserializer::new(items.into_iter());
-                let value = visitor.visit_seq(&mut access)?;
-                access.end()?;
-                Ok(value)
-            }
-            Self::Mapping(entries) => {
-                let mut access = MapDeserializer::new(entries.into_iter());
-                let value = visitor.visit_map(&mut access)?;
-                access.end()?;
-                Ok(value)
-            }
+            Self::Sequence(items) => visitor.visit_seq(ItemsAccess {
+                items: items.into_iter().enumerate(),
+            }),
+            Self::Mapping(entries) => visitor.visit_map(EntriesAccess {
+                entries: entries.into_iter(),
+                pending: None,
+            }),
         }
     }
 
@@ -344,6 +433,36 @@ mod tests {
         assert_eq!(
             parse_document("").unwrap_err(),
             "the file holds no YAML document"
+        );
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "only the errors are inspected")]
+    struct Outer {
+        items: Vec<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "only the errors are inspected")]
+    struct Inner {
+        name: String,
+    }
+
+    #[test]
+    fn errors_carry_the_path() {
+        let error = super::from_str::<Outer>("items:\n  - name: a\n  - nam: b\n").unwrap_err();
+        assert_eq!(error, "items[1]: unknown field `nam`, expected `name`");
+        let error = super::from_str::<Outer>("items: x\n").unwrap_err();
+        assert_eq!(
+            error,
+            "items: invalid type: string \"x\", expected a sequence"
         );
     }
 }
