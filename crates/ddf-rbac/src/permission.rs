@@ -206,10 +206,22 @@ impl Permission {
 pub struct Pattern {
     text: Box<str>,
     segments: Segments,
-    /// The last segment is `*` (matches one or more segments).
-    trailing_wildcard: bool,
-    /// Every segment is `*`.
-    global: bool,
+    shape: Shape,
+}
+
+/// How [`Pattern::matches`] compares, chosen once when the pattern is parsed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Shape {
+    /// Every segment is `*`: matches everything.
+    Global,
+    /// No `*`: matches the identical name.
+    Exact,
+    /// Literal segments then a final `*` (`llm:*`): matches every name that
+    /// starts with the text before the `*` (`llm:`). A valid name has a
+    /// non-empty segment after each `:`, so this is one or more segments.
+    Prefix,
+    /// A `*` before the last segment (`*:read`): compared segment by segment.
+    Segmented,
 }
 
 impl Pattern {
@@ -226,12 +238,20 @@ impl Pattern {
         let segments = scan(input, Grammar::Pattern)
             .map_err(|rule| RbacError::invalid_pattern(input, rule))?;
         let is_wildcard = |index: usize| segments.get(input, index) == "*";
-        let count = segments.len();
+        let last = segments.len() - 1;
+        let shape = if (0..=last).all(is_wildcard) {
+            Shape::Global
+        } else if (0..last).any(is_wildcard) {
+            Shape::Segmented
+        } else if is_wildcard(last) {
+            Shape::Prefix
+        } else {
+            Shape::Exact
+        };
         Ok(Self {
             text: input.into(),
-            trailing_wildcard: is_wildcard(count - 1),
-            global: (0..count).all(is_wildcard),
             segments,
+            shape,
         })
     }
 
@@ -243,7 +263,7 @@ impl Pattern {
     /// Returns whether the pattern is a global wildcard (`*`, `*:*`, ...)
     /// that matches every permission.
     pub fn is_global(&self) -> bool {
-        self.global
+        self.shape == Shape::Global
     }
 
     /// Returns the number of segments (1 to 8).
@@ -256,12 +276,23 @@ impl Pattern {
     /// Allocates nothing and compares at most 8 segments.
     #[inline]
     pub fn matches(&self, permission: &Permission) -> bool {
-        if self.global {
-            return true;
+        let name = permission.text.as_bytes();
+        let pattern = self.text.as_bytes();
+        match self.shape {
+            Shape::Global => true,
+            Shape::Exact => name == pattern,
+            Shape::Prefix => name.starts_with(&pattern[..pattern.len() - 1]),
+            Shape::Segmented => self.matches_segments(permission),
         }
+    }
+
+    /// Compares segment by segment: an inner `*` matches exactly one
+    /// segment, a final `*` one or more.
+    fn matches_segments(&self, permission: &Permission) -> bool {
         let pattern_len = self.segments.len();
         let permission_len = permission.segments.len();
-        let literal_len = if self.trailing_wildcard {
+        let trailing_wildcard = self.segments.get(&self.text, pattern_len - 1) == "*";
+        let literal_len = if trailing_wildcard {
             if permission_len < pattern_len {
                 return false;
             }
