@@ -30,17 +30,17 @@ fn reference(c: &mut Criterion) {
         ),
         ("unknown_role_deny", vec!["guest"], "llm:query"),
     ];
-    for (name, roles, wanted) in cases {
-        let wanted = permission(wanted);
+    for (name, roles, required) in cases {
+        let required = permission(required);
         group.bench_function(name, |b| {
-            b.iter(|| black_box(&policy).allows(black_box(&roles), black_box(&wanted)));
+            b.iter(|| black_box(&policy).allows(black_box(&roles), black_box(&required)));
         });
     }
     group.bench_function("decide_admin", |b| {
-        let wanted = permission("config:write");
+        let required = permission("config:write");
         b.iter(|| {
             black_box(&policy)
-                .decide(black_box(&["admin"]), black_box(&wanted))
+                .decide(black_box(&["admin"]), black_box(&required))
                 .is_allowed()
         });
     });

@@ -55,7 +55,7 @@ fn check(file: &Path) -> ExitCode {
         Ok(input) => input,
         Err(exit) => return exit,
     };
-    let shown = file.display();
+    let display_path = file.display();
     match Policy::from_str_as(&input.text, input.format) {
         Ok(policy) => {
             let superuser = if policy.allows_superuser() {
@@ -64,7 +64,7 @@ fn check(file: &Path) -> ExitCode {
                 "disabled"
             };
             println!(
-                "{shown}: OK: {} roles, {} patterns after inheritance, superuser {superuser}",
+                "{display_path}: OK: {} roles, {} patterns after inheritance, superuser {superuser}",
                 policy.role_count(),
                 policy.pattern_count()
             );
@@ -73,16 +73,16 @@ fn check(file: &Path) -> ExitCode {
         Err(RbacError::InvalidPolicy { problems }) => {
             let count = problems.len();
             println!(
-                "{shown}: {count} problem{}",
+                "{display_path}: {count} problem{}",
                 if count == 1 { "" } else { "s" }
             );
             for problem in &problems {
-                println!("{shown}: {problem}");
+                println!("{display_path}: {problem}");
             }
             ExitCode::FAILURE
         }
         Err(error) => {
-            println!("{shown}: {error}");
+            println!("{display_path}: {error}");
             ExitCode::FAILURE
         }
     }
@@ -100,12 +100,12 @@ fn explain(file: &Path, roles: &[String], permission: &str) -> ExitCode {
         Ok(input) => input,
         Err(exit) => return exit,
     };
-    let shown = file.display();
+    let display_path = file.display();
     let policy = match Policy::from_str_as(&input.text, input.format) {
         Ok(policy) => policy,
         Err(error) => {
             eprintln!(
-                "error: {shown} is not a valid policy; `ddf-auth policy check {shown}` lists every problem"
+                "error: {display_path} is not a valid policy; `ddf-auth policy check {display_path}` lists every problem"
             );
             eprintln!("{error}");
             return ExitCode::from(2);
@@ -114,7 +114,7 @@ fn explain(file: &Path, roles: &[String], permission: &str) -> ExitCode {
 
     for role in policy.unknown_roles(roles) {
         eprintln!(
-            "note: role {} is not defined in {shown} and grants nothing",
+            "note: role {} is not defined in {display_path} and grants nothing",
             ddf_rbac::quote_input(role)
         );
     }
@@ -137,12 +137,14 @@ struct PolicyInput {
 /// and unknown extensions are usage errors (exit 2); a file that is too large
 /// or not UTF-8 is an invalid policy (exit 1).
 fn read_policy(file: &Path) -> Result<PolicyInput, ExitCode> {
-    let shown = file.display();
+    let display_path = file.display();
     let format = match file.extension().and_then(|extension| extension.to_str()) {
         Some("yaml" | "yml") => PolicyFormat::Yaml,
         Some("toml") => PolicyFormat::Toml,
         _ => {
-            eprintln!("error: cannot tell the format of {shown}; name it *.yaml, *.yml or *.toml");
+            eprintln!(
+                "error: cannot tell the format of {display_path}; name it *.yaml, *.yml or *.toml"
+            );
             return Err(ExitCode::from(2));
         }
     };
@@ -156,18 +158,18 @@ fn read_policy(file: &Path) -> Result<PolicyInput, ExitCode> {
             .read_to_end(&mut bytes)
     });
     if let Err(error) = read {
-        eprintln!("error: cannot read {shown}: {error}");
+        eprintln!("error: cannot read {display_path}: {error}");
         return Err(ExitCode::from(2));
     }
     if bytes.len() > MAX_POLICY_BYTES {
-        println!("{shown}: the file is larger than the maximum of {MAX_POLICY_BYTES} bytes");
+        println!("{display_path}: the file is larger than the maximum of {MAX_POLICY_BYTES} bytes");
         return Err(ExitCode::FAILURE);
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(PolicyInput { text, format }),
         Err(error) => {
             println!(
-                "{shown}: the file is not valid UTF-8 (byte {})",
+                "{display_path}: the file is not valid UTF-8 (byte {})",
                 error.utf8_error().valid_up_to()
             );
             Err(ExitCode::FAILURE)

@@ -63,7 +63,7 @@ fn close_segment(
     Ok(())
 }
 
-/// Which grammar [`scan`] applies.
+/// The grammar that [`scan`] applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Grammar {
     Permission,
@@ -209,7 +209,8 @@ pub struct Pattern {
     shape: Shape,
 }
 
-/// How [`Pattern::matches`] compares, chosen once when the pattern is parsed.
+/// The comparison that [`Pattern::matches`] uses, chosen once when the
+/// pattern is parsed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Shape {
     /// Every segment is `*`: matches everything.

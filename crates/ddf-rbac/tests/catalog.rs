@@ -1,6 +1,7 @@
-//! RBAC rows of the security catalog, one test per row this crate covers.
-//! Rows about token claims (B07 for JWTs, B08), object ownership (B09) and
-//! privilege changes during a session (B10) belong to the credential crates.
+//! Attack and failure cases of RBAC matching, one test per case this crate
+//! covers, named after the case id (B01 to B12). Cases about token claims
+//! (B07 for JWTs, B08), object ownership (B09) and privilege changes during a
+//! session (B10) are tested with the credential crates.
 
 use ddf_rbac::{
     Decision, Pattern, Permission, Policy, PolicySpec, ProblemKind, RbacError, RbacErrorKind,
