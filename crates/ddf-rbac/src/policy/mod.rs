@@ -197,9 +197,9 @@ impl Policy {
     /// Decides like [`Policy::allows`] and returns which role and pattern
     /// decided, for `ddf-auth policy explain` and for audit logs.
     ///
-    /// When several patterns match, the first deny wins; otherwise the first
-    /// grant, in the order of `roles` and then of the role's patterns (own
-    /// patterns before inherited ones).
+    /// When several patterns match, the first matching deny decides. Without
+    /// one, the first matching grant decides. "First" follows the order of
+    /// `roles`, then the role's own patterns before its inherited ones.
     pub fn decide<R: AsRef<str>>(&self, roles: &[R], permission: &Permission) -> Decision<'_> {
         let mut grant = None;
         for held in roles {
@@ -418,8 +418,8 @@ impl fmt::Display for MatchedRule<'_> {
     }
 }
 
-/// A multiply-rotate hasher over 8-byte words (the scheme of rustc's
-/// `FxHasher`). Not resistant to chosen collisions, which is acceptable only
+/// A multiply-rotate hasher over 8-byte words (the scheme of `FxHasher` in
+/// rustc-hash 1.x). Not resistant to chosen collisions, which is acceptable only
 /// because every key in the table comes from the policy, not from requests.
 #[derive(Default)]
 struct WordHasher {
