@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod policy;
+
 /// Checks policies, manages API keys and verifies JWTs from the shell.
 #[derive(Debug, Parser)]
 #[command(name = "ddf-auth", version, about)]
@@ -23,6 +25,8 @@ enum Command {
     Version,
     /// Issues API keys and computes their digests.
     Apikey(apikey::ApikeyArgs),
+    /// Checks policy files and explains which pattern decides a permission.
+    Policy(policy::PolicyArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,5 +37,6 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Apikey(args) => apikey::run(args),
+        Command::Policy(args) => policy::run(&args),
     }
 }
