@@ -1,6 +1,24 @@
 //! JWT access-token validation for OAuth 2.0 / OpenID Connect issuers such as
-//! Keycloak, against static or remote JWKS, and issuing of the service's own
-//! tokens.
+//! Keycloak, against keys that are parsed once and held ready to verify.
 //!
-//! Not built yet: this crate will hold the strict compact-JWS parser, the
-//! validator, JWKS sources with OIDC discovery, and the signing keyring.
+//! - [`KeySet`]: parsed keys from a JWKS document, PEM public keys or HMAC
+//!   secrets; broken or unsuitable JWKS entries are skipped and reported.
+//! - [`KeySource`]: where an issuer's current keys come from;
+//!   [`StaticKeySource`] holds keys that never change.
+//! - [`JwtError`]: every failure, with a stable reason code from
+//!   [`JwtError::kind`].
+
+mod alg;
+mod b64;
+mod error;
+mod json;
+mod keys;
+mod source;
+
+pub use alg::Algorithm;
+pub use error::{ErrorKind, JwtError, MalformedReason, SkipReason};
+pub use keys::{
+    JwksOptions, KeyFingerprint, KeySet, KeySetBuilder, MAX_RSA_BITS, MIN_RSA_BITS, SkippedKey,
+    VerifyingKey,
+};
+pub use source::{KeySetFuture, KeySource, StaticKeySource};
