@@ -193,10 +193,6 @@ impl AlgSet {
         self.0 & alg.bit() != 0
     }
 
-    pub(crate) fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
     pub(crate) fn iter(self) -> impl Iterator<Item = Algorithm> {
         Algorithm::ALL
             .into_iter()

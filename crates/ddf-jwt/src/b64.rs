@@ -11,8 +11,3 @@ pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
     // non-canonical trailing bits; a length of 1 (mod 4) is rejected too.
     URL_SAFE_NO_PAD.decode(input).ok()
 }
-
-/// Encodes as unpadded base64url.
-pub(crate) fn encode(input: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(input)
-}

@@ -10,10 +10,16 @@
 
 mod alg;
 mod b64;
+mod cache;
+mod claims;
+mod compact;
+mod config;
 mod error;
 mod json;
 mod keys;
+mod profile;
 mod source;
+mod validator;
 
 pub use alg::Algorithm;
 pub use error::{ErrorKind, JwtError, MalformedReason, SkipReason};
@@ -21,4 +27,11 @@ pub use keys::{
     JwksOptions, KeyFingerprint, KeySet, KeySetBuilder, MAX_RSA_BITS, MIN_RSA_BITS, SkippedKey,
     VerifyingKey,
 };
+pub use compact::{DEFAULT_MAX_TOKEN_BYTES, UnverifiedToken};
+pub use config::{
+    ClaimCheckFn, DEFAULT_LEEWAY_SECONDS, IssuerConfig, IssuerSettings, MAX_LEEWAY_SECONDS,
+    TENANT_PLACEHOLDER,
+};
+pub use profile::Profile;
 pub use source::{KeySetFuture, KeySource, StaticKeySource};
+pub use validator::{MAX_CANDIDATE_KEYS, Validator, ValidatorBuilder, VerifiedToken};
