@@ -46,30 +46,15 @@ impl<'a> UnverifiedToken<'a> {
     /// Parses `token`, rejecting it before any splitting if it is longer than
     /// `max_bytes`.
     pub fn parse_with_max(token: &'a str, max_bytes: usize) -> Result<Self, JwtError> {
-        let bytes = token.as_bytes();
-        if bytes.len() > max_bytes {
-            return Err(JwtError::malformed(MalformedReason::TooLarge));
-        }
-
-        let (header_b64, payload_b64, signature_b64) = split(bytes)?;
-        let header_json =
-            b64::decode(header_b64).ok_or(JwtError::malformed(MalformedReason::Base64))?;
-        let header = json::parse_object(&header_json).map_err(JwtError::malformed)?;
-        let (alg, kid) = check_header(&header)?;
-
-        let payload_json =
-            b64::decode(payload_b64).ok_or(JwtError::malformed(MalformedReason::Base64))?;
-        let claims = json::parse_object(&payload_json).map_err(JwtError::malformed)?;
-        let signature =
-            b64::decode(signature_b64).ok_or(JwtError::malformed(MalformedReason::Base64))?;
-
+        let jws = CompactJws::parse(token, max_bytes, false)?;
+        let claims = json::parse_object(&jws.payload).map_err(JwtError::malformed)?;
         Ok(Self {
-            signing_input: &bytes[..header_b64.len() + 1 + payload_b64.len()],
-            alg,
-            kid,
-            header,
+            signing_input: jws.signing_input,
+            alg: jws.alg,
+            kid: jws.kid,
+            header: jws.header,
             claims,
-            signature,
+            signature: jws.signature,
         })
     }
 
@@ -122,9 +107,81 @@ impl fmt::Debug for UnverifiedToken<'_> {
     }
 }
 
+/// A compact JWS with a checked header and a payload that need not be JSON.
+pub(crate) struct CompactJws<'a> {
+    pub(crate) signing_input: &'a [u8],
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) kid: Option<String>,
+    pub(crate) header: Map<String, Value>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+}
+
+impl<'a> CompactJws<'a> {
+    /// Parses the compact form; an empty payload is allowed only when
+    /// `allow_empty_payload` is set (a JWT payload is never empty).
+    pub(crate) fn parse(
+        token: &'a str,
+        max_bytes: usize,
+        allow_empty_payload: bool,
+    ) -> Result<Self, JwtError> {
+        let bytes = token.as_bytes();
+        if bytes.len() > max_bytes {
+            return Err(JwtError::malformed(MalformedReason::TooLarge));
+        }
+
+        let (header_b64, payload_b64, signature_b64) = split(bytes)?;
+        if payload_b64.is_empty() && !allow_empty_payload {
+            return Err(JwtError::malformed(MalformedReason::Structure));
+        }
+        let header_json =
+            b64::decode(header_b64).ok_or(JwtError::malformed(MalformedReason::Base64))?;
+        let header = json::parse_object(&header_json).map_err(JwtError::malformed)?;
+        let (alg, kid) = check_header(&header)?;
+        let payload =
+            b64::decode(payload_b64).ok_or(JwtError::malformed(MalformedReason::Base64))?;
+        let signature =
+            b64::decode(signature_b64).ok_or(JwtError::malformed(MalformedReason::Base64))?;
+
+        Ok(Self {
+            signing_input: &bytes[..header_b64.len() + 1 + payload_b64.len()],
+            alg,
+            kid,
+            header,
+            payload,
+            signature,
+        })
+    }
+}
+
+/// Verifies a compact JWS whose payload need not be a JWT claims set, and
+/// returns the payload.
+///
+/// The header rules, key selection and signature checks are the
+/// validator's; no claim is read. Use [`crate::Validator`] for JWTs.
+///
+/// # Errors
+///
+/// As for the validator: `token_malformed`, `crit_unsupported`,
+/// `alg_not_allowed`, `key_not_found`, `key_ambiguous`, `signature_invalid`.
+pub fn verify_compact_jws(
+    token: &str,
+    keys: &crate::KeySet,
+    algorithms: &[Algorithm],
+) -> Result<Vec<u8>, JwtError> {
+    let jws = CompactJws::parse(token, DEFAULT_MAX_TOKEN_BYTES, true)?;
+    let alg = jws.alg.ok_or(JwtError::AlgNotAllowed { alg: None })?;
+    if !algorithms.contains(&alg) {
+        return Err(JwtError::AlgNotAllowed { alg: Some(alg) });
+    }
+    crate::validator::verify_with(keys, jws.kid.as_deref(), alg, jws.signing_input, &jws.signature)
+        .unwrap_or_else(|| Err(JwtError::key_not_found(jws.kid.as_deref(), keys.skip_reason_for(jws.kid.as_deref()))))?;
+    Ok(jws.payload)
+}
+
 /// Splits at the two dots without allocating; a third dot anywhere is a
-/// structure error. Header and payload must be non-empty; the signature may
-/// be empty here and then fails verification.
+/// structure error. The header must be non-empty; the signature may be
+/// empty here and then fails verification.
 fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8]), JwtError> {
     let structure = JwtError::malformed(MalformedReason::Structure);
     let first = bytes.iter().position(|byte| *byte == b'.').ok_or(structure.clone())?;
@@ -136,7 +193,7 @@ fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8]), JwtError> {
     }
     let header = &bytes[..first];
     let payload = &rest[..second];
-    if header.is_empty() || payload.is_empty() {
+    if header.is_empty() {
         return Err(structure);
     }
     Ok((header, payload, signature))

@@ -33,7 +33,8 @@ pub struct JwksOptions {
     /// Keys after this many entries are skipped ([`SkipReason::TooManyKeys`]).
     /// Default 64.
     pub max_keys: usize,
-    /// Loads `oct` (HMAC) keys instead of skipping them.
+    /// Loads `oct` (HMAC) keys instead of skipping them, unless the document
+    /// also holds public keys (then its `oct` entries are still skipped).
     ///
     /// **Warning:** enable this only for a JWKS file that you configured
     /// locally. A JWKS published by an identity provider is public, and an
@@ -229,6 +230,17 @@ impl KeySet {
         })?;
         let Some(Value::Array(entries)) = members.get("keys") else {
             return Err(JwtError::jwks_invalid("the document has no `keys` array"));
+        };
+
+        // A document that mixes HMAC secrets with public keys is a public
+        // key set that leaked a secret, or a confused configuration: its
+        // `oct` entries are never loaded.
+        let has_public_keys = entries
+            .iter()
+            .any(|entry| entry.get("kty").is_some_and(|kty| kty != "oct"));
+        let options = &JwksOptions {
+            allow_symmetric_keys: options.allow_symmetric_keys && !has_public_keys,
+            ..options.clone()
         };
 
         let mut keys = Vec::new();

@@ -27,7 +27,7 @@ pub use keys::{
     JwksOptions, KeyFingerprint, KeySet, KeySetBuilder, MAX_RSA_BITS, MIN_RSA_BITS, SkippedKey,
     VerifyingKey,
 };
-pub use compact::{DEFAULT_MAX_TOKEN_BYTES, UnverifiedToken};
+pub use compact::{DEFAULT_MAX_TOKEN_BYTES, UnverifiedToken, verify_compact_jws};
 pub use config::{
     ClaimCheckFn, DEFAULT_LEEWAY_SECONDS, IssuerConfig, IssuerSettings, MAX_LEEWAY_SECONDS,
     TENANT_PLACEHOLDER,

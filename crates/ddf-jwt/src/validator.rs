@@ -392,23 +392,13 @@ impl Validator {
     /// Verifies with the candidate keys of `keys`. `None` when no key is a
     /// candidate (the caller may refresh and try again).
     fn try_keys(&self, pending: &Pending<'_>, keys: &KeySet) -> Option<Result<Arc<VerifyingKey>, JwtError>> {
-        let kid = pending.token.untrusted_kid();
-        let mut candidates = keys.candidates(kid, pending.alg);
-        let first = candidates.next()?;
-        let rest: Vec<&Arc<VerifyingKey>> = candidates.take(MAX_CANDIDATE_KEYS).collect();
-        if !rest.is_empty() && (kid.is_none() || rest.len() >= MAX_CANDIDATE_KEYS) {
-            return Some(Err(JwtError::KeyAmbiguous {
-                candidates: 1 + rest.len(),
-            }));
-        }
-        let message = pending.token.signing_input();
-        let signature = pending.token.signature();
-        for key in std::iter::once(first).chain(rest) {
-            if key.verify(pending.alg, message, signature) {
-                return Some(Ok(Arc::clone(key)));
-            }
-        }
-        Some(Err(JwtError::SignatureInvalid))
+        verify_with(
+            keys,
+            pending.token.untrusted_kid(),
+            pending.alg,
+            pending.token.signing_input(),
+            pending.token.signature(),
+        )
     }
 
     fn finish(&self, pending: Pending<'_>, key: &VerifyingKey) -> Result<VerifiedToken, JwtError> {
@@ -446,6 +436,33 @@ impl Validator {
         }
         Ok(verified)
     }
+}
+
+/// Selects the candidate keys for `kid` and `alg` and verifies the
+/// signature. `None` when no key is a candidate.
+pub(crate) fn verify_with(
+    keys: &KeySet,
+    kid: Option<&str>,
+    alg: Algorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Option<Result<Arc<VerifyingKey>, JwtError>> {
+    let mut candidates = keys.candidates(kid, alg);
+    let first = candidates.next()?;
+    let rest: Vec<&Arc<VerifyingKey>> = candidates.take(MAX_CANDIDATE_KEYS).collect();
+    // Without a kid the token cannot say which key it means; with one, a
+    // handful of keys sharing it (a rotation mistake) are all tried.
+    if !rest.is_empty() && (kid.is_none() || rest.len() >= MAX_CANDIDATE_KEYS) {
+        return Some(Err(JwtError::KeyAmbiguous {
+            candidates: 1 + rest.len(),
+        }));
+    }
+    for key in std::iter::once(first).chain(rest) {
+        if key.verify(alg, message, signature) {
+            return Some(Ok(Arc::clone(key)));
+        }
+    }
+    Some(Err(JwtError::SignatureInvalid))
 }
 
 fn key_not_found(pending: &Pending<'_>, keys: &KeySet) -> JwtError {
