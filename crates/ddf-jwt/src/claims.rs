@@ -20,7 +20,10 @@ pub(crate) struct Lifetime {
 
 /// Reads a NumericDate claim: absent is `Ok(None)`; a present claim must be
 /// a JSON number in `0..=MAX_NUMERIC_DATE`, fractions allowed.
-pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, JwtError> {
+pub(crate) fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<f64>, JwtError> {
     let Some(value) = claims.get(name) else {
         return Ok(None);
     };
@@ -28,7 +31,10 @@ pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Op
         .as_f64()
         .filter(|seconds| seconds.is_finite() && (0.0..=MAX_NUMERIC_DATE).contains(seconds))
         .ok_or_else(|| {
-            JwtError::claim_malformed(name, "a NumericDate: a number of seconds between 0 and 253402300799")
+            JwtError::claim_malformed(
+                name,
+                "a NumericDate: a number of seconds between 0 and 253402300799",
+            )
         })?;
     Ok(Some(seconds))
 }
@@ -37,7 +43,12 @@ pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Op
 /// fractional). The order is fixed so that the reported reason is stable:
 /// types, issuer, time, audience, subject, token type, authorized party,
 /// profile rules, required claims, custom checks.
-pub(crate) fn check(claims: &Map<String, Value>, header_typ: Option<&str>, issuer: &IssuerConfig, now: f64) -> Result<Lifetime, JwtError> {
+pub(crate) fn check(
+    claims: &Map<String, Value>,
+    header_typ: Option<&str>,
+    issuer: &IssuerConfig,
+    now: f64,
+) -> Result<Lifetime, JwtError> {
     let settings = &issuer.settings;
     let leeway = settings.leeway_seconds as f64;
 
@@ -95,7 +106,12 @@ pub(crate) fn check(claims: &Map<String, Value>, header_typ: Option<&str>, issue
 
     check_audience(claims, audiences, issuer)?;
 
-    if settings.require_subject && claims.get("sub").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if settings.require_subject
+        && claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
         return Err(JwtError::SubjectMissing);
     }
 
@@ -161,7 +177,11 @@ fn check_issuer(claims: &Map<String, Value>, issuer: &IssuerConfig) -> Result<()
         Some(Value::String(tid)) => tid,
         Some(_) => return Err(JwtError::claim_malformed("tid", "a string")),
     };
-    if !settings.allowed_tenants.iter().any(|allowed| allowed == tid) {
+    if !settings
+        .allowed_tenants
+        .iter()
+        .any(|allowed| allowed == tid)
+    {
         return Err(JwtError::IssuerMismatch);
     }
     if *iss != settings.issuer.replace(TENANT_PLACEHOLDER, tid) {
@@ -179,14 +199,21 @@ fn read_audience(claims: &Map<String, Value>) -> Result<Option<Vec<&str>>, JwtEr
         Some(Value::String(aud)) => Ok(Some(vec![aud.as_str()])),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|item| item.as_str().ok_or_else(|| JwtError::claim_malformed("aud", EXPECTED)))
+            .map(|item| {
+                item.as_str()
+                    .ok_or_else(|| JwtError::claim_malformed("aud", EXPECTED))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
         Some(_) => Err(JwtError::claim_malformed("aud", EXPECTED)),
     }
 }
 
-fn check_audience(claims: &Map<String, Value>, audiences: Option<Vec<&str>>, issuer: &IssuerConfig) -> Result<(), JwtError> {
+fn check_audience(
+    claims: &Map<String, Value>,
+    audiences: Option<Vec<&str>>,
+    issuer: &IssuerConfig,
+) -> Result<(), JwtError> {
     let settings = &issuer.settings;
     let configured = &settings.audiences;
     match audiences {
@@ -202,10 +229,13 @@ fn check_audience(claims: &Map<String, Value>, audiences: Option<Vec<&str>>, iss
         }
         None if configured.is_empty() => Ok(()),
         None => {
-            let fallback = settings.audience_claim_fallback.as_deref().or(match settings.profile {
-                Profile::Cognito => Some("client_id"),
-                _ => None,
-            });
+            let fallback = settings
+                .audience_claim_fallback
+                .as_deref()
+                .or(match settings.profile {
+                    Profile::Cognito => Some("client_id"),
+                    _ => None,
+                });
             let Some(fallback) = fallback else {
                 return Err(JwtError::claim_missing("aud"));
             };
@@ -225,18 +255,29 @@ fn check_audience(claims: &Map<String, Value>, audiences: Option<Vec<&str>>, iss
     }
 }
 
-fn check_token_type(claims: &Map<String, Value>, header_typ: Option<&str>, issuer: &IssuerConfig) -> Result<(), JwtError> {
+fn check_token_type(
+    claims: &Map<String, Value>,
+    header_typ: Option<&str>,
+    issuer: &IssuerConfig,
+) -> Result<(), JwtError> {
     let settings = &issuer.settings;
     if !settings.header_types.is_empty() {
         let normalize = |typ: &str| {
             let lower = typ.to_ascii_lowercase();
-            lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
+            lower
+                .strip_prefix("application/")
+                .map(str::to_owned)
+                .unwrap_or(lower)
         };
         let Some(typ) = header_typ else {
             return Err(JwtError::TokenTypeMismatch);
         };
         let typ = normalize(typ);
-        if !settings.header_types.iter().any(|wanted| normalize(wanted) == typ) {
+        if !settings
+            .header_types
+            .iter()
+            .any(|wanted| normalize(wanted) == typ)
+        {
             return Err(JwtError::TokenTypeMismatch);
         }
     }

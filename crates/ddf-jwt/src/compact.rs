@@ -174,8 +174,19 @@ pub fn verify_compact_jws(
     if !algorithms.contains(&alg) {
         return Err(JwtError::AlgNotAllowed { alg: Some(alg) });
     }
-    crate::validator::verify_with(keys, jws.kid.as_deref(), alg, jws.signing_input, &jws.signature)
-        .unwrap_or_else(|| Err(JwtError::key_not_found(jws.kid.as_deref(), keys.skip_reason_for(jws.kid.as_deref()))))?;
+    crate::validator::verify_with(
+        keys,
+        jws.kid.as_deref(),
+        alg,
+        jws.signing_input,
+        &jws.signature,
+    )
+    .unwrap_or_else(|| {
+        Err(JwtError::key_not_found(
+            jws.kid.as_deref(),
+            keys.skip_reason_for(jws.kid.as_deref()),
+        ))
+    })?;
     Ok(jws.payload)
 }
 
@@ -184,9 +195,15 @@ pub fn verify_compact_jws(
 /// empty here and then fails verification.
 fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8]), JwtError> {
     let structure = JwtError::malformed(MalformedReason::Structure);
-    let first = bytes.iter().position(|byte| *byte == b'.').ok_or(structure.clone())?;
+    let first = bytes
+        .iter()
+        .position(|byte| *byte == b'.')
+        .ok_or(structure.clone())?;
     let rest = &bytes[first + 1..];
-    let second = rest.iter().position(|byte| *byte == b'.').ok_or(structure.clone())?;
+    let second = rest
+        .iter()
+        .position(|byte| *byte == b'.')
+        .ok_or(structure.clone())?;
     let signature = &rest[second + 1..];
     if signature.contains(&b'.') {
         return Err(structure);
@@ -199,7 +216,9 @@ fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8]), JwtError> {
     Ok((header, payload, signature))
 }
 
-fn check_header(header: &Map<String, Value>) -> Result<(Option<Algorithm>, Option<String>), JwtError> {
+fn check_header(
+    header: &Map<String, Value>,
+) -> Result<(Option<Algorithm>, Option<String>), JwtError> {
     if header.contains_key("crit") {
         return Err(JwtError::CritUnsupported);
     }

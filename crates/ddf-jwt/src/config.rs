@@ -259,7 +259,11 @@ impl IssuerConfig {
 
     /// Requires `claim` to be present with exactly `value`.
     #[must_use]
-    pub fn required_claim_value(mut self, claim: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn required_claim_value(
+        mut self,
+        claim: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Self {
         self.settings
             .required_claim_values
             .insert(claim.into(), value.into());
@@ -291,7 +295,9 @@ impl IssuerConfig {
     pub(crate) fn validate(&self) -> Result<(), JwtError> {
         let settings = &self.settings;
         if settings.issuer.is_empty() {
-            return Err(JwtError::config("issuer is empty; set the exact `iss` value"));
+            return Err(JwtError::config(
+                "issuer is empty; set the exact `iss` value",
+            ));
         }
         if settings.algorithms.is_empty() {
             return Err(JwtError::config(format!(

@@ -22,15 +22,15 @@ mod source;
 mod validator;
 
 pub use alg::Algorithm;
-pub use error::{ErrorKind, JwtError, MalformedReason, SkipReason};
-pub use keys::{
-    JwksOptions, KeyFingerprint, KeySet, KeySetBuilder, MAX_RSA_BITS, MIN_RSA_BITS, SkippedKey,
-    VerifyingKey,
-};
 pub use compact::{DEFAULT_MAX_TOKEN_BYTES, UnverifiedToken, verify_compact_jws};
 pub use config::{
     ClaimCheckFn, DEFAULT_LEEWAY_SECONDS, IssuerConfig, IssuerSettings, MAX_LEEWAY_SECONDS,
     TENANT_PLACEHOLDER,
+};
+pub use error::{ErrorKind, JwtError, MalformedReason, SkipReason};
+pub use keys::{
+    JwksOptions, KeyFingerprint, KeySet, KeySetBuilder, MAX_RSA_BITS, MIN_RSA_BITS, SkippedKey,
+    VerifyingKey,
 };
 pub use profile::Profile;
 pub use source::{KeySetFuture, KeySource, StaticKeySource};

@@ -77,7 +77,10 @@ pub(crate) fn principal(
     expires_at: Option<f64>,
     settings: &IssuerSettings,
 ) -> Principal {
-    let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let subject = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut principal = Principal::new(subject, AuthMethod::Jwt);
     if let Some(iss) = claims.get("iss").and_then(Value::as_str) {
         principal = principal.with_issuer(iss);

@@ -115,7 +115,7 @@ impl fmt::Debug for VerifiedToken {
 ///         "iss": "https://issuer.example.test", "aud": "orders-api",
 ///         "sub": "user-0001", "exp": 1_750_000_300, "roles": ["reader"],
 ///     }),
-///     &jsonwebtoken::EncodingKey::from_secret(&secret),
+///     &jsonwebtoken::EncodingKey::from_secret(&secret).expect("non-empty secret"),
 /// ).unwrap();
 ///
 /// let verified = validator.validate_sync(&token)?;
@@ -212,7 +212,9 @@ impl ValidatorBuilder {
     /// appears twice, or an issuer's settings contradict each other.
     pub fn build(self) -> Result<Validator, JwtError> {
         if self.issuers.is_empty() {
-            return Err(JwtError::config("no issuer configured; add one with `issuer(...)`"));
+            return Err(JwtError::config(
+                "no issuer configured; add one with `issuer(...)`",
+            ));
         }
         for (index, issuer) in self.issuers.iter().enumerate() {
             issuer.validate()?;
@@ -227,7 +229,11 @@ impl ValidatorBuilder {
             }
         }
         let cache = (self.cache_capacity > 0).then(|| {
-            VerifiedCache::new(self.cache_capacity, self.cache_max_ttl, &policy_digest(&self.issuers, self.max_token_bytes))
+            VerifiedCache::new(
+                self.cache_capacity,
+                self.cache_max_ttl,
+                &policy_digest(&self.issuers, self.max_token_bytes),
+            )
         });
         Ok(Validator {
             issuers: self.issuers,
@@ -317,7 +323,11 @@ impl Validator {
 
     /// Validates `token` against an explicit key set instead of the issuer's
     /// source (useful for checking a token against a recorded JWKS).
-    pub fn validate_with_keys(&self, token: &str, keys: &KeySet) -> Result<VerifiedToken, JwtError> {
+    pub fn validate_with_keys(
+        &self,
+        token: &str,
+        keys: &KeySet,
+    ) -> Result<VerifiedToken, JwtError> {
         let pending = match self.start_uncached(token)? {
             Start::Cached(verified) => return Ok(verified),
             Start::Pending(pending) => pending,
@@ -391,7 +401,11 @@ impl Validator {
 
     /// Verifies with the candidate keys of `keys`. `None` when no key is a
     /// candidate (the caller may refresh and try again).
-    fn try_keys(&self, pending: &Pending<'_>, keys: &KeySet) -> Option<Result<Arc<VerifyingKey>, JwtError>> {
+    fn try_keys(
+        &self,
+        pending: &Pending<'_>,
+        keys: &KeySet,
+    ) -> Option<Result<Arc<VerifyingKey>, JwtError>> {
         verify_with(
             keys,
             pending.token.untrusted_kid(),
@@ -408,7 +422,12 @@ impl Validator {
             .untrusted_header()
             .get("typ")
             .and_then(Value::as_str);
-        let lifetime = claims::check(pending.token.untrusted_claims(), header_typ, issuer, self.now())?;
+        let lifetime = claims::check(
+            pending.token.untrusted_claims(),
+            header_typ,
+            issuer,
+            self.now(),
+        )?;
 
         let (header, claims, kid) = pending.token.into_parts();
         let principal = profile::principal(&claims, kid.as_deref(), lifetime.exp, &issuer.settings);

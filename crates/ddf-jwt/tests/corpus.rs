@@ -117,7 +117,9 @@ fn validator_for(case: &Value) -> Validator {
     let issuers: Vec<String> = if let Some(issuer) = config["issuer"].as_str() {
         vec![issuer.to_owned()]
     } else if let Some(list) = config["issuers"].as_array() {
-        list.iter().map(|iss| iss.as_str().unwrap().to_owned()).collect()
+        list.iter()
+            .map(|iss| iss.as_str().unwrap().to_owned())
+            .collect()
     } else {
         vec![config["issuer_template"].as_str().unwrap().to_owned()]
     };
@@ -156,7 +158,8 @@ fn validator_for(case: &Value) -> Validator {
         for tenant in config["allowed_tenants"].as_array().into_iter().flatten() {
             issuer = issuer.allowed_tenant(tenant.as_str().unwrap());
         }
-        if let Some(clients) = expected_claims.and_then(|claims| claims["client_roles"].as_object()) {
+        if let Some(clients) = expected_claims.and_then(|claims| claims["client_roles"].as_object())
+        {
             for client in clients.keys() {
                 issuer = issuer.client_id(client);
             }
@@ -211,7 +214,10 @@ fn assert_expected_error(id: &str, expected: &str, error: &JwtError) {
         "InvalidAudience" => kind == ErrorKind::AudienceMismatch,
         "MissingClaim" => kind == ErrorKind::ClaimMissing,
         "InvalidClaimType" => kind == ErrorKind::ClaimMalformed,
-        "ClaimMismatch" => matches!(kind, ErrorKind::ClaimMismatch | ErrorKind::TokenTypeMismatch),
+        "ClaimMismatch" => matches!(
+            kind,
+            ErrorKind::ClaimMismatch | ErrorKind::TokenTypeMismatch
+        ),
         "JwksUnavailable" => kind == ErrorKind::JwksUnavailable,
         "JwksInvalid" => kind == ErrorKind::JwksInvalid,
         other => panic!("{id}: unknown corpus error {other}"),
@@ -246,9 +252,15 @@ fn run_case(id: &str) {
     let result = runtime().block_on(validator.validate(token));
     match expect {
         "accept" => {
-            let verified = result.unwrap_or_else(|error| panic!("{id}: expected accept, got {} ({error})", error.kind()));
+            let verified = result.unwrap_or_else(|error| {
+                panic!("{id}: expected accept, got {} ({error})", error.kind())
+            });
             let principal = verified.principal();
-            assert_eq!(Some(principal.subject()), verified.claim("sub").and_then(Value::as_str).or(Some("")), "{id}");
+            assert_eq!(
+                Some(principal.subject()),
+                verified.claim("sub").and_then(Value::as_str).or(Some("")),
+                "{id}"
+            );
             if let Some(expected) = case.get("expected_claims") {
                 check_expected_claims(id, expected, &verified);
             }
@@ -257,10 +269,15 @@ fn run_case(id: &str) {
             assert_eq!(again.principal(), principal);
         }
         "reject" => {
-            let error = result.err().unwrap_or_else(|| panic!("{id}: expected reject, got accept"));
+            let error = result
+                .err()
+                .unwrap_or_else(|| panic!("{id}: expected reject, got accept"));
             assert_expected_error(id, case["error"].as_str().unwrap(), &error);
             // Messages never repeat the token.
-            assert!(!error.to_string().contains(token.get(..20).unwrap_or(token)), "{id}");
+            assert!(
+                !error.to_string().contains(token.get(..20).unwrap_or(token)),
+                "{id}"
+            );
         }
         other => panic!("{id}: unknown expect {other}"),
     }
@@ -271,8 +288,16 @@ fn check_expected_claims(id: &str, expected: &Value, verified: &ddf_jwt::Verifie
     if let Some(sub) = expected.get("sub") {
         assert_eq!(principal.subject(), sub.as_str().unwrap(), "{id}");
     }
-    for role in expected.get("realm_roles").and_then(Value::as_array).into_iter().flatten() {
-        assert!(principal.has_role(role.as_str().unwrap()), "{id}: missing {role}");
+    for role in expected
+        .get("realm_roles")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        assert!(
+            principal.has_role(role.as_str().unwrap()),
+            "{id}: missing {role}"
+        );
     }
     if let Some(clients) = expected.get("client_roles").and_then(Value::as_object) {
         for (client, roles) in clients {
@@ -282,10 +307,24 @@ fn check_expected_claims(id: &str, expected: &Value, verified: &ddf_jwt::Verifie
             }
         }
         // Another client's roles are not mapped.
-        assert!(!principal.roles().iter().any(|role| role.starts_with("account/")), "{id}");
+        assert!(
+            !principal
+                .roles()
+                .iter()
+                .any(|role| role.starts_with("account/")),
+            "{id}"
+        );
     }
-    for permission in expected.get("permissions").and_then(Value::as_array).into_iter().flatten() {
-        assert!(principal.has_role(permission.as_str().unwrap()), "{id}: missing {permission}");
+    for permission in expected
+        .get("permissions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        assert!(
+            principal.has_role(permission.as_str().unwrap()),
+            "{id}: missing {permission}"
+        );
     }
 }
 
@@ -451,7 +490,11 @@ fn firezone_duplicate_kid_keys_are_weak() {
         std::fs::read(corpus_dir().join("jwks/fixture_firezone_duplicate_kid.json")).unwrap();
     let (keys, skipped) = KeySet::from_jwks_json(document).unwrap();
     assert!(keys.is_empty());
-    assert!(skipped.iter().all(|key| key.reason == SkipReason::WeakRsaKey));
+    assert!(
+        skipped
+            .iter()
+            .all(|key| key.reason == SkipReason::WeakRsaKey)
+    );
 }
 
 #[test]

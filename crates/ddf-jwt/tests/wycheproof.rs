@@ -13,16 +13,56 @@ use serde_json::Value;
 
 /// (file, tcId, reason) of every vector whose outcome differs from upstream.
 const DEVIATIONS: [(&str, u64, &str); 10] = [
-    ("json_web_signature_test.json", 372, "stricter: `?` in the header is not skipped by strict base64url"),
-    ("json_web_signature_test.json", 373, "stricter: `?` in the payload is not skipped by strict base64url"),
-    ("json_web_signature_test.json", 346, "stricter: PS384 token, JWK `alg` says PS256; a key verifies only its own alg"),
-    ("json_web_signature_test.json", 350, "stricter: PS384 token, JWK `alg` says PS256; a key verifies only its own alg"),
-    ("json_web_signature_test.json", 347, "unsupported: ES512 (P-521) is not offered"),
-    ("json_web_signature_test.json", 351, "unsupported: ES512 (P-521) is not offered"),
-    ("json_web_signature_test.json", 367, "vector data: this copy's token is byte-identical to valid tcId 357"),
-    ("json_web_signature_test.json", 370, "vector data: this copy's token is byte-identical to valid tcId 357"),
-    ("json_web_key_test.json", 4, "policy: up to 3 keys sharing a kid are each tried (a rotation mistake is not fatal)"),
-    ("json_web_key_test.json", 7, "not implemented: ROCA-vulnerable moduli are not detected"),
+    (
+        "json_web_signature_test.json",
+        372,
+        "stricter: `?` in the header is not skipped by strict base64url",
+    ),
+    (
+        "json_web_signature_test.json",
+        373,
+        "stricter: `?` in the payload is not skipped by strict base64url",
+    ),
+    (
+        "json_web_signature_test.json",
+        346,
+        "stricter: PS384 token, JWK `alg` says PS256; a key verifies only its own alg",
+    ),
+    (
+        "json_web_signature_test.json",
+        350,
+        "stricter: PS384 token, JWK `alg` says PS256; a key verifies only its own alg",
+    ),
+    (
+        "json_web_signature_test.json",
+        347,
+        "unsupported: ES512 (P-521) is not offered",
+    ),
+    (
+        "json_web_signature_test.json",
+        351,
+        "unsupported: ES512 (P-521) is not offered",
+    ),
+    (
+        "json_web_signature_test.json",
+        367,
+        "vector data: this copy's token is byte-identical to valid tcId 357",
+    ),
+    (
+        "json_web_signature_test.json",
+        370,
+        "vector data: this copy's token is byte-identical to valid tcId 357",
+    ),
+    (
+        "json_web_key_test.json",
+        4,
+        "policy: up to 3 keys sharing a kid are each tried (a rotation mistake is not fatal)",
+    ),
+    (
+        "json_web_key_test.json",
+        7,
+        "not implemented: ROCA-vulnerable moduli are not detected",
+    ),
 ];
 
 fn load(name: &str) -> Value {
@@ -36,7 +76,10 @@ fn load(name: &str) -> Value {
 /// private one (symmetric groups), through the JWK importer. A JWK holding
 /// private members is skipped by the importer, as it should be.
 fn key_set(group: &Value) -> KeySet {
-    let key = group.get("public").or_else(|| group.get("private")).unwrap();
+    let key = group
+        .get("public")
+        .or_else(|| group.get("private"))
+        .unwrap();
     let document = if key.get("keys").is_some() {
         key.clone()
     } else {
@@ -92,10 +135,9 @@ fn run(file: &str) -> BTreeMap<String, Tally> {
             let tally = tallies.entry(name).or_default();
             if accepted == valid {
                 tally.expected += 1;
-            } else if DEVIATIONS
-                .iter()
-                .any(|(deviation_file, deviation_id, _)| *deviation_file == file && *deviation_id == id)
-            {
+            } else if DEVIATIONS.iter().any(|(deviation_file, deviation_id, _)| {
+                *deviation_file == file && *deviation_id == id
+            }) {
                 tally.deviations.push(id);
             } else {
                 tally.mismatches.push(id);
