@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::config::{IssuerConfig, TENANT_PLACEHOLDER};
 use crate::{JwtError, Profile};
 
-/// Largest NumericDate accepted: 9999-12-31T23:59:59Z. Larger values, and
+/// Largest `NumericDate` accepted: 9999-12-31T23:59:59Z. Larger values, and
 /// negative ones, are malformed rather than "never expires".
 const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
 
@@ -18,7 +18,7 @@ pub(crate) struct Lifetime {
     pub(crate) valid_until: f64,
 }
 
-/// Reads a NumericDate claim: absent is `Ok(None)`; a present claim must be
+/// Reads a `NumericDate` claim: absent is `Ok(None)`; a present claim must be
 /// a JSON number in `0..=MAX_NUMERIC_DATE`, fractions allowed.
 pub(crate) fn numeric_date(
     claims: &Map<String, Value>,
@@ -117,10 +117,10 @@ pub(crate) fn check(
 
     check_token_type(claims, header_typ, issuer)?;
 
-    if let Some(expected) = &settings.authorized_party {
-        if claims.get("azp").and_then(Value::as_str) != Some(expected.as_str()) {
-            return Err(JwtError::AzpMismatch);
-        }
+    if let Some(expected) = &settings.authorized_party
+        && claims.get("azp").and_then(Value::as_str) != Some(expected.as_str())
+    {
+        return Err(JwtError::AzpMismatch);
     }
 
     if settings.profile == Profile::Cognito {

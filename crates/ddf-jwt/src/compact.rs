@@ -193,7 +193,10 @@ pub fn verify_compact_jws(
 /// Splits at the two dots without allocating; a third dot anywhere is a
 /// structure error. The header must be non-empty; the signature may be
 /// empty here and then fails verification.
-fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8]), JwtError> {
+/// The base64url header, payload and signature segments.
+type Segments<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
+fn split(bytes: &[u8]) -> Result<Segments<'_>, JwtError> {
     let structure = JwtError::malformed(MalformedReason::Structure);
     let first = bytes
         .iter()

@@ -513,33 +513,34 @@ fn parse_jwk(entry: &Value, options: &JwksOptions) -> Result<VerifyingKey, SkipR
                 return Err(SkipReason::SymmetricKeyNotAllowed);
             }
             let secret = Zeroizing::new(required_b64(members, "k")?);
-            let algorithms = match alg {
-                Some(name) => {
-                    let alg = Algorithm::from_name(name).ok_or(SkipReason::UnsupportedAlgorithm)?;
-                    if !alg.is_symmetric() {
-                        return Err(SkipReason::AlgorithmKeyMismatch);
-                    }
-                    if secret.len() < alg.min_secret_len() {
-                        return Err(SkipReason::InvalidKeyMaterial);
-                    }
-                    AlgSet::from_slice(&[alg])
-                }
-                None => {
-                    let fitting: Vec<Algorithm> =
-                        [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
-                            .into_iter()
-                            .filter(|alg| secret.len() >= alg.min_secret_len())
-                            .collect();
-                    if fitting.is_empty() {
-                        return Err(SkipReason::InvalidKeyMaterial);
-                    }
-                    AlgSet::from_slice(&fitting)
-                }
-            };
+            let algorithms = hmac_algorithms(alg, secret.len())?;
             Ok(hmac_key(kid, &secret, algorithms))
         }
         _ => Err(SkipReason::UnsupportedKeyType),
     }
+}
+
+/// Returns the HMAC algorithms an `oct` key may verify: its JWK `alg`, or
+/// every HS algorithm whose hash output is no longer than the secret.
+fn hmac_algorithms(alg: Option<&str>, secret_len: usize) -> Result<AlgSet, SkipReason> {
+    if let Some(name) = alg {
+        let alg = Algorithm::from_name(name).ok_or(SkipReason::UnsupportedAlgorithm)?;
+        if !alg.is_symmetric() {
+            return Err(SkipReason::AlgorithmKeyMismatch);
+        }
+        if secret_len < alg.min_secret_len() {
+            return Err(SkipReason::InvalidKeyMaterial);
+        }
+        return Ok(AlgSet::from_slice(&[alg]));
+    }
+    let fitting: Vec<Algorithm> = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
+        .into_iter()
+        .filter(|alg| secret_len >= alg.min_secret_len())
+        .collect();
+    if fitting.is_empty() {
+        return Err(SkipReason::InvalidKeyMaterial);
+    }
+    Ok(AlgSet::from_slice(&fitting))
 }
 
 fn optional_str<'a>(

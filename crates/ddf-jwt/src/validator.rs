@@ -291,14 +291,14 @@ impl Validator {
         };
         let source = &self.issuers[pending.issuer].keys;
         let keys = source.current()?;
-        if let Some(result) = self.try_keys(&pending, &keys) {
+        if let Some(result) = verify_pending(&pending, &keys) {
             return result.map(|key| self.finish(pending, &key))?;
         }
         if source.can_refresh() {
             let refreshed = source
                 .refresh_for_unknown_kid(pending.token.untrusted_kid())
                 .await?;
-            if let Some(result) = self.try_keys(&pending, &refreshed) {
+            if let Some(result) = verify_pending(&pending, &refreshed) {
                 return result.map(|key| self.finish(pending, &key))?;
             }
             return Err(key_not_found(&pending, &refreshed));
@@ -315,7 +315,7 @@ impl Validator {
             Start::Pending(pending) => pending,
         };
         let keys = self.issuers[pending.issuer].keys.current()?;
-        match self.try_keys(&pending, &keys) {
+        match verify_pending(&pending, &keys) {
             Some(result) => result.and_then(|key| self.finish(pending, &key)),
             None => Err(key_not_found(&pending, &keys)),
         }
@@ -332,7 +332,7 @@ impl Validator {
             Start::Cached(verified) => return Ok(verified),
             Start::Pending(pending) => pending,
         };
-        match self.try_keys(&pending, keys) {
+        match verify_pending(&pending, keys) {
             Some(result) => result.and_then(|key| self.finish(pending, &key)),
             None => Err(key_not_found(&pending, keys)),
         }
@@ -399,22 +399,6 @@ impl Validator {
         }))
     }
 
-    /// Verifies with the candidate keys of `keys`. `None` when no key is a
-    /// candidate (the caller may refresh and try again).
-    fn try_keys(
-        &self,
-        pending: &Pending<'_>,
-        keys: &KeySet,
-    ) -> Option<Result<Arc<VerifyingKey>, JwtError>> {
-        verify_with(
-            keys,
-            pending.token.untrusted_kid(),
-            pending.alg,
-            pending.token.signing_input(),
-            pending.token.signature(),
-        )
-    }
-
     fn finish(&self, pending: Pending<'_>, key: &VerifyingKey) -> Result<VerifiedToken, JwtError> {
         let issuer = &self.issuers[pending.issuer];
         let header_typ = pending
@@ -455,6 +439,21 @@ impl Validator {
         }
         Ok(verified)
     }
+}
+
+/// Verifies a pending token with the candidate keys of `keys`. `None` when
+/// no key is a candidate (the caller may refresh and try again).
+fn verify_pending(
+    pending: &Pending<'_>,
+    keys: &KeySet,
+) -> Option<Result<Arc<VerifyingKey>, JwtError>> {
+    verify_with(
+        keys,
+        pending.token.untrusted_kid(),
+        pending.alg,
+        pending.token.signing_input(),
+        pending.token.signature(),
+    )
 }
 
 /// Selects the candidate keys for `kid` and `alg` and verifies the

@@ -131,6 +131,7 @@ fn p03_non_url_alphabet_rejected() {
 
 #[test]
 fn p04_non_canonical_base64_rejected() {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let validator = default_validator();
     // "a" encodes as "YQ"; "YR" decodes to the same byte with a non-zero
     // unused bit.
@@ -142,7 +143,6 @@ fn p04_non_canonical_base64_rejected() {
     let signature = signed.rsplit('.').next().unwrap();
     // The 32-byte MAC encodes to 43 characters, leaving the 2 low bits of
     // the last character unused; setting the lowest one changes no data.
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let last = signature.chars().last().unwrap();
     let index = ALPHABET.find(last).unwrap();
     let flipped = ALPHABET.as_bytes()[index ^ 1] as char;

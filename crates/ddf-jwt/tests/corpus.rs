@@ -1,5 +1,5 @@
-//! Every case of the JWT/JWKS corpus in `tests/fixtures/corpus/` (real IdP
-//! tokens and JWKS, public bug reports, synthetic attacks), run through the
+//! Every case of the JWT/JWKS corpus in `tests/fixtures/corpus/` (real
+//! identity-provider tokens and JWKS, public bug reports, synthetic attacks), run through the
 //! validator with the clock frozen at the case's `now`.
 //!
 //! Corpus error names map to reason codes as follows: `TokenTooLarge`,

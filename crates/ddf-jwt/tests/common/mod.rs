@@ -15,30 +15,32 @@ use ddf_jwt::{
 use ddf_rbac::ManualClock;
 use serde_json::{Value, json};
 
-pub const NOW: u64 = 1_750_000_000;
-pub const ISSUER: &str = "https://sso.example.test/realms/demo";
-pub const AUDIENCE: &str = "orders-api";
-pub const HMAC_SECRET: [u8; 32] = [0x5a; 32];
+pub(crate) const NOW: u64 = 1_750_000_000;
+pub(crate) const ISSUER: &str = "https://sso.example.test/realms/demo";
+pub(crate) const AUDIENCE: &str = "orders-api";
+pub(crate) const HMAC_SECRET: [u8; 32] = [0x5a; 32];
 
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+type SignFn = Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+
 /// Signs `header.payload` (both given as JSON text, encoded as is).
-pub struct Signer {
-    pub kid: &'static str,
-    pub jwk: Value,
-    sign: Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>,
+pub(crate) struct Signer {
+    pub(crate) kid: &'static str,
+    pub(crate) jwk: Value,
+    sign: SignFn,
 }
 
 impl Signer {
-    pub fn sign_raw(&self, header: &str, payload: &str) -> String {
+    pub(crate) fn sign_raw(&self, header: &str, payload: &str) -> String {
         let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
         let signature = (self.sign)(input.as_bytes());
         format!("{input}.{}", b64(&signature))
     }
 
-    pub fn sign(&self, alg: &str, claims: &Value) -> String {
+    pub(crate) fn sign(&self, alg: &str, claims: &Value) -> String {
         let header = json!({ "alg": alg, "typ": "JWT", "kid": self.kid }).to_string();
         self.sign_raw(&header, &claims.to_string())
     }
@@ -69,7 +71,7 @@ fn rsa_components(public_der: &[u8]) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// An RSA 2048 key (generated once per test binary).
-pub fn rsa() -> &'static Signer {
+pub(crate) fn rsa() -> &'static Signer {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     SIGNER.get_or_init(|| {
         let pair =
@@ -94,7 +96,10 @@ pub fn rsa() -> &'static Signer {
 }
 
 /// Signs with RSA using another padding/hash (for PS256 and RS384 tests).
-pub fn rsa_sign_with(encoding: &'static dyn signature::RsaEncoding, input: &[u8]) -> Vec<u8> {
+pub(crate) fn rsa_sign_with(
+    encoding: &'static dyn signature::RsaEncoding,
+    input: &[u8],
+) -> Vec<u8> {
     static PAIR: OnceLock<aws_lc_rs::rsa::KeyPair> = OnceLock::new();
     let _ = rsa();
     let pair = PAIR.get_or_init(|| {
@@ -106,7 +111,7 @@ pub fn rsa_sign_with(encoding: &'static dyn signature::RsaEncoding, input: &[u8]
     out
 }
 
-pub fn es256() -> &'static Signer {
+pub(crate) fn es256() -> &'static Signer {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     SIGNER.get_or_init(|| {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
@@ -120,7 +125,7 @@ pub fn es256() -> &'static Signer {
     })
 }
 
-pub fn ed25519() -> &'static Signer {
+pub(crate) fn ed25519() -> &'static Signer {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     SIGNER.get_or_init(|| {
         let pair = Ed25519KeyPair::generate().unwrap();
@@ -133,7 +138,7 @@ pub fn ed25519() -> &'static Signer {
     })
 }
 
-pub fn hs256() -> &'static Signer {
+pub(crate) fn hs256() -> &'static Signer {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     SIGNER.get_or_init(|| Signer {
         kid: "hs-1",
@@ -146,12 +151,12 @@ pub fn hs256() -> &'static Signer {
 }
 
 /// The JWKS of the RSA, EC and Ed25519 test keys.
-pub fn jwks() -> String {
+pub(crate) fn jwks() -> String {
     json!({"keys": [rsa().jwk, es256().jwk, ed25519().jwk]}).to_string()
 }
 
 /// Claims that pass every default rule at [`NOW`].
-pub fn claims() -> Value {
+pub(crate) fn claims() -> Value {
     json!({
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -163,7 +168,7 @@ pub fn claims() -> Value {
 }
 
 /// Claims with `changes` merged in (`null` removes a member).
-pub fn claims_with(changes: &Value) -> Value {
+pub(crate) fn claims_with(changes: &Value) -> Value {
     let mut claims = claims();
     for (name, value) in changes.as_object().unwrap() {
         if value.is_null() {
@@ -177,7 +182,7 @@ pub fn claims_with(changes: &Value) -> Value {
 
 /// The issuer configuration every test starts from: asymmetric keys from
 /// [`jwks`] plus the local HMAC secret, all algorithms the keys need.
-pub fn issuer() -> IssuerConfig {
+pub(crate) fn issuer() -> IssuerConfig {
     IssuerConfig::new(ISSUER, source())
         .audience(AUDIENCE)
         .algorithms([
@@ -188,7 +193,7 @@ pub fn issuer() -> IssuerConfig {
         ])
 }
 
-pub fn source() -> StaticKeySource {
+pub(crate) fn source() -> StaticKeySource {
     let (builder, _) = KeySet::builder()
         .hmac_secret(Some("hs-1"), &HMAC_SECRET, &[Algorithm::HS256])
         .unwrap()
@@ -197,7 +202,7 @@ pub fn source() -> StaticKeySource {
     StaticKeySource::new(builder.build())
 }
 
-pub fn validator(issuer: IssuerConfig) -> Validator {
+pub(crate) fn validator(issuer: IssuerConfig) -> Validator {
     Validator::builder()
         .issuer(issuer)
         .clock(ManualClock::at_unix_seconds(NOW))
@@ -206,12 +211,12 @@ pub fn validator(issuer: IssuerConfig) -> Validator {
         .unwrap()
 }
 
-pub fn default_validator() -> Validator {
+pub(crate) fn default_validator() -> Validator {
     validator(issuer())
 }
 
 /// Validates and returns the error kind code, or "accepted".
-pub fn outcome(validator: &Validator, token: &str) -> String {
+pub(crate) fn outcome(validator: &Validator, token: &str) -> String {
     match validator.validate_sync(token) {
         Ok(_) => "accepted".to_owned(),
         Err(error) => error.kind().as_str().to_owned(),
@@ -220,20 +225,20 @@ pub fn outcome(validator: &Validator, token: &str) -> String {
 
 /// A key source whose set can be replaced, counting refresh calls.
 #[derive(Debug)]
-pub struct SwappableSource {
-    pub keys: Mutex<Arc<KeySet>>,
-    pub refreshes: Mutex<u32>,
+pub(crate) struct SwappableSource {
+    pub(crate) keys: Mutex<Arc<KeySet>>,
+    pub(crate) refreshes: Mutex<u32>,
 }
 
 impl SwappableSource {
-    pub fn new(keys: KeySet) -> Arc<Self> {
+    pub(crate) fn new(keys: KeySet) -> Arc<Self> {
         Arc::new(Self {
             keys: Mutex::new(Arc::new(keys)),
             refreshes: Mutex::new(0),
         })
     }
 
-    pub fn replace(&self, keys: KeySet) {
+    pub(crate) fn replace(&self, keys: KeySet) {
         *self.keys.lock().unwrap() = Arc::new(keys);
     }
 }
