@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod jwt;
+
 /// Checks policies, manages API keys and verifies JWTs from the shell.
 #[derive(Debug, Parser)]
 #[command(name = "ddf-auth", version, about)]
@@ -19,6 +21,16 @@ struct Cli {
 enum Command {
     /// Prints the version of every ddf-auth crate this binary was built with.
     Version,
+    /// Verifies or inspects JWTs.
+    Jwt {
+        #[command(subcommand)]
+        command: jwt::JwtCommand,
+    },
+    /// Shows the keys of a JWKS document.
+    Jwks {
+        #[command(subcommand)]
+        command: jwt::JwksCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -28,5 +40,7 @@ fn main() -> ExitCode {
             println!("ddf-auth {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Jwt { command } => jwt::run_jwt(command),
+        Command::Jwks { command } => jwt::run_jwks(command),
     }
 }

@@ -118,11 +118,15 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         let inner = self.nested()?;
         let mut members = Map::new();
         while let Some(name) = map.next_key::<String>()? {
-            if members.contains_key(&name) {
-                return Err(self.fail(MalformedReason::DuplicateMember));
+            // One map lookup per member: the vacant entry is filled in place.
+            match members.entry(name) {
+                serde_json::map::Entry::Occupied(_) => {
+                    return Err(self.fail(MalformedReason::DuplicateMember));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(map.next_value_seed(inner)?);
+                }
             }
-            let value = map.next_value_seed(inner)?;
-            members.insert(name, value);
         }
         Ok(Value::Object(members))
     }
