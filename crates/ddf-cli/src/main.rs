@@ -4,12 +4,12 @@
 //! policy, a rejected token), 2 a usage error.
 
 mod apikey;
+mod jwt;
+mod policy;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-mod policy;
 
 /// Checks policies, manages API keys and verifies JWTs from the shell.
 #[derive(Debug, Parser)]
@@ -27,6 +27,16 @@ enum Command {
     Apikey(apikey::ApikeyArgs),
     /// Checks policy files and explains which pattern decides a permission.
     Policy(policy::PolicyArgs),
+    /// Verifies or inspects JWTs.
+    Jwt {
+        #[command(subcommand)]
+        command: jwt::JwtCommand,
+    },
+    /// Shows the keys of a JWKS document.
+    Jwks {
+        #[command(subcommand)]
+        command: jwt::JwksCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -38,5 +48,7 @@ fn main() -> ExitCode {
         }
         Command::Apikey(args) => apikey::run(args),
         Command::Policy(args) => policy::run(&args),
+        Command::Jwt { command } => jwt::run_jwt(command),
+        Command::Jwks { command } => jwt::run_jwks(command),
     }
 }

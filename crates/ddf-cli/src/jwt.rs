@@ -1,0 +1,224 @@
+//! `ddf-auth jwt verify|inspect` and `ddf-auth jwks show`.
+
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use ddf_jwt::{
+    Algorithm, IssuerConfig, JwksOptions, JwtError, KeySet, Profile, StaticKeySource,
+    UnverifiedToken, Validator,
+};
+use ddf_rbac::{ManualClock, SystemClock};
+use serde_json::{Value, json};
+
+/// JWT subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum JwtCommand {
+    /// Verifies a token against a JWKS file and prints the principal and
+    /// claims as JSON.
+    Verify(VerifyArgs),
+    /// Prints a token's header and claims WITHOUT verifying them.
+    Inspect {
+        /// The compact token, or `-` to read it from standard input.
+        token: String,
+    },
+}
+
+/// JWKS subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum JwksCommand {
+    /// Lists the usable keys of a JWKS file and the entries skipped, with reasons.
+    Show {
+        /// Path of the JWKS document.
+        file: PathBuf,
+    },
+}
+
+/// Arguments of `jwt verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// JWKS file holding the issuer's public keys.
+    #[arg(long, value_name = "FILE")]
+    jwks: PathBuf,
+    /// Exact expected `iss` value.
+    #[arg(long, value_name = "ISS")]
+    issuer: String,
+    /// Accepted audience; repeat for several. None: the token must not carry `aud`.
+    #[arg(long = "audience", value_name = "AUD")]
+    audiences: Vec<String>,
+    /// Allowed algorithm; repeat for several. Default: RS256.
+    #[arg(long = "algorithm", value_name = "ALG")]
+    algorithms: Vec<String>,
+    /// Provider profile: generic, keycloak, entra, cognito or auth0.
+    #[arg(long, default_value = "generic")]
+    profile: String,
+    /// Client id whose roles are mapped (Keycloak) or accepted as `client_id` (Cognito).
+    #[arg(long = "client-id", value_name = "ID")]
+    client_ids: Vec<String>,
+    /// Clock leeway in seconds (at most 300).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    leeway: u64,
+    /// Validates as of this time (Unix seconds) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    at: Option<u64>,
+    /// The compact token, or `-` (or nothing) to read it from standard input.
+    token: Option<String>,
+}
+
+pub(crate) fn run_jwt(command: JwtCommand) -> ExitCode {
+    match command {
+        JwtCommand::Verify(args) => verify(args),
+        JwtCommand::Inspect { token } => inspect(&token),
+    }
+}
+
+pub(crate) fn run_jwks(command: JwksCommand) -> ExitCode {
+    match command {
+        JwksCommand::Show { file } => show(&file),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn check_failed(error: &JwtError) -> ExitCode {
+    eprintln!("error[{}]: {error}", error.kind());
+    ExitCode::from(1)
+}
+
+/// Returns the token argument, reading standard input for `-` or no argument.
+fn read_token(argument: Option<&str>) -> Result<String, String> {
+    match argument {
+        Some(token) if token != "-" => Ok(token.to_owned()),
+        _ => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|error| format!("cannot read the token from standard input: {error}"))?;
+            Ok(input.trim().to_owned())
+        }
+    }
+}
+
+/// Prints pretty JSON; a closed standard output (`| head`) is not an error.
+fn print_json(value: &Value) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let token = match read_token(args.token.as_deref()) {
+        Ok(token) => token,
+        Err(message) => return usage_error(&message),
+    };
+    let document = match std::fs::read(&args.jwks) {
+        Ok(document) => document,
+        Err(error) => {
+            return usage_error(&format!("cannot read {}: {error}", args.jwks.display()));
+        }
+    };
+    let profile: Profile = match args.profile.parse() {
+        Ok(profile) => profile,
+        Err(error) => return usage_error(&error.to_string()),
+    };
+    let mut algorithms = Vec::new();
+    for name in &args.algorithms {
+        match name.parse::<Algorithm>() {
+            Ok(alg) => algorithms.push(alg),
+            Err(error) => return usage_error(&error.to_string()),
+        }
+    }
+    if algorithms.is_empty() {
+        algorithms.push(Algorithm::RS256);
+    }
+
+    let (source, _skipped) =
+        match StaticKeySource::from_jwks_json_with(document, &JwksOptions::default()) {
+            Ok(loaded) => loaded,
+            Err(error) => return check_failed(&error),
+        };
+    let mut issuer = IssuerConfig::new(args.issuer, source)
+        .algorithms(algorithms)
+        .profile(profile)
+        .leeway_seconds(args.leeway);
+    for audience in args.audiences {
+        issuer = issuer.audience(audience);
+    }
+    for client in args.client_ids {
+        issuer = issuer.client_id(client);
+    }
+    let builder = Validator::builder().issuer(issuer).cache_capacity(0);
+    let builder = match args.at {
+        Some(at) => builder.clock(ManualClock::at_unix_seconds(at)),
+        None => builder.clock(SystemClock),
+    };
+    let validator = match builder.build() {
+        Ok(validator) => validator,
+        Err(error) => return usage_error(&error.to_string()),
+    };
+
+    match validator.validate_sync(&token) {
+        Ok(verified) => {
+            print_json(&json!({
+                "principal": verified.principal(),
+                "header": verified.header(),
+                "claims": verified.claims(),
+            }));
+            ExitCode::SUCCESS
+        }
+        Err(error) => check_failed(&error),
+    }
+}
+
+fn inspect(argument: &str) -> ExitCode {
+    let token = match read_token(Some(argument)) {
+        Ok(token) => token,
+        Err(message) => return usage_error(&message),
+    };
+    match UnverifiedToken::parse(&token) {
+        Ok(parsed) => {
+            print_json(&json!({
+                "verified": false,
+                "warning": "UNVERIFIED: the signature and claims were not checked; do not trust these values",
+                "header": parsed.untrusted_header(),
+                "claims": parsed.untrusted_claims(),
+            }));
+            ExitCode::SUCCESS
+        }
+        Err(error) => check_failed(&error),
+    }
+}
+
+fn show(file: &PathBuf) -> ExitCode {
+    let document = match std::fs::read(file) {
+        Ok(document) => document,
+        Err(error) => return usage_error(&format!("cannot read {}: {error}", file.display())),
+    };
+    match KeySet::from_jwks_json(document) {
+        Ok((keys, skipped)) => {
+            let keys: Vec<Value> = keys
+                .keys()
+                .iter()
+                .map(|key| {
+                    json!({
+                        "kid": key.kid(),
+                        "kty": key.key_type(),
+                        "key": key.description(),
+                        "algorithms": key.algorithms().iter().map(|alg| alg.as_str()).collect::<Vec<_>>(),
+                        "fingerprint": key.fingerprint().to_string(),
+                    })
+                })
+                .collect();
+            let skipped: Vec<Value> = skipped
+                .iter()
+                .map(|entry| json!({"index": entry.index, "kid": entry.kid, "reason": entry.reason.as_str()}))
+                .collect();
+            print_json(&json!({"keys": keys, "skipped": skipped}));
+            ExitCode::SUCCESS
+        }
+        Err(error) => check_failed(&error),
+    }
+}
