@@ -3,4 +3,9 @@
 //! tokens.
 //!
 //! Not built yet: this crate will hold the strict compact-JWS parser, the
-//! validator, JWKS sources with OIDC discovery, and the signing keyring.
+//! validator, and JWKS sources with OIDC discovery.
+//!
+//! - [`issue`]: signing the service's own tokens with a rotating keyring,
+//!   and serving its public JWKS (feature `publish`).
+
+pub mod issue;
