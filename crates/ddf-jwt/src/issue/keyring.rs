@@ -376,6 +376,10 @@ impl Keyring {
 
     /// Removes the key `kid` from signing and from the JWKS at once, as after
     /// a compromise. Returns `false` if no such key exists.
+    ///
+    /// Removing the active key makes the previous key active again unless
+    /// its `retire_at` has passed, because that key is still published and
+    /// trusted. Remove it too, or add a new key, to stop that.
     pub fn remove(&self, kid: &str) -> bool {
         let mut found = false;
         self.entries.rcu(|current| {
