@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod keygen;
+
 /// Checks policies, manages API keys and verifies JWTs from the shell.
 #[derive(Debug, Parser)]
 #[command(name = "ddf-auth", version, about)]
@@ -19,6 +21,11 @@ struct Cli {
 enum Command {
     /// Prints the version of every ddf-auth crate this binary was built with.
     Version,
+    /// Works with JWTs and their signing keys.
+    Jwt {
+        #[command(subcommand)]
+        command: keygen::KeygenCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -28,5 +35,6 @@ fn main() -> ExitCode {
             println!("ddf-auth {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Jwt { command } => keygen::run(command),
     }
 }
