@@ -512,3 +512,44 @@ fn kind_codes_are_stable() {
         ]
     );
 }
+
+#[test]
+fn duplicate_extra_claims_conflict() {
+    #[derive(serde::Serialize)]
+    struct Twice {
+        tenant: &'static str,
+        #[serde(flatten)]
+        more: std::collections::BTreeMap<&'static str, &'static str>,
+    }
+    let issuer = issuer_with(TokenPolicy::new(ISSUER).with_audience(AUDIENCE));
+    let twice = Twice {
+        tenant: "a",
+        more: [("tenant", "b")].into_iter().collect(),
+    };
+    let error = issuer.token("s").claims(&twice).unwrap_err();
+    assert!(
+        matches!(&error, IssueError::ClaimConflict { claim } if claim == "tenant"),
+        "{error:?}"
+    );
+
+    // A later call replaces the earlier extra claims instead of merging them.
+    let token = issuer
+        .token("s")
+        .claims(&serde_json::json!({ "tenant": "a" }))
+        .unwrap()
+        .claims(&serde_json::json!({ "tenant": "b" }))
+        .unwrap()
+        .sign()
+        .unwrap();
+    let payload = token.as_str().split('.').nth(1).unwrap();
+    let payload = String::from_utf8(base64_url(payload)).unwrap();
+    assert_eq!(payload.matches("\"tenant\"").count(), 1, "{payload}");
+    assert!(payload.ends_with(",\"tenant\":\"b\"}"), "{payload}");
+}
+
+fn base64_url(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}

@@ -2,6 +2,8 @@
 //! retire A. Tokens of A verify through the served JWKS until they expire,
 //! and are rejected once A leaves the JWKS.
 
+#![cfg(feature = "publish")]
+
 mod issue_support;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Tokens signed by the keyring verify with jsonwebtoken against the JWKS
 //! that the publisher serves over a loopback HTTP server.
 
+#![cfg(feature = "publish")]
+
 mod issue_support;
 
 use std::sync::Arc;

@@ -81,9 +81,10 @@ pub enum IssueError {
         reason: &'static str,
     },
 
-    /// An extra claim uses the name of a claim the builder sets itself.
+    /// An extra claim uses the name of a claim the builder sets itself, or
+    /// appears twice.
     #[error(
-        "extra claim `{claim}` collides with a registered claim: set it through the TokenBuilder instead"
+        "extra claim `{claim}` collides with a registered claim or appears twice: set registered claims through the TokenBuilder"
     )]
     ClaimConflict {
         /// Name of the colliding claim.

@@ -1,20 +1,5 @@
 //! The keyring: which key signs now, which keys are published, and when
 //! each key moves on.
-//!
-//! A key goes through these states, each decided from the clock on every
-//! call, so a keyring loaded once follows its schedule without reloads:
-//!
-//! | state | published | signs | from | until |
-//! |---|---|---|---|---|
-//! | [`KeyStatus::Pending`] | no | no | load | `publish_at` |
-//! | [`KeyStatus::Scheduled`] | yes | no | `publish_at` | `activate_at` |
-//! | [`KeyStatus::Active`] | yes | yes | `activate_at` | `retire_at`, or the next key's `activate_at` |
-//! | [`KeyStatus::Retiring`] | yes | no | end of signing | end of signing + `retention_secs` |
-//! | [`KeyStatus::Expired`] | no | no | end of retention | forever |
-//!
-//! `publish_at` defaults to `activate_at - prepublish_secs`. At most one key
-//! is active: the one with the latest `activate_at` that has passed, unless
-//! its `retire_at` has passed too, in which case nothing signs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -245,6 +230,21 @@ pub(crate) struct KeyEntry {
 
 /// Signing keys with their rotation schedule, shared between the token
 /// issuer and the JWKS publisher.
+///
+/// A key goes through these states, each decided from the clock on every
+/// call, so a keyring loaded once follows its schedule without reloads:
+///
+/// | state | published | signs | from | until |
+/// |---|---|---|---|---|
+/// | [`KeyStatus::Pending`] | no | no | load | `publish_at` |
+/// | [`KeyStatus::Scheduled`] | yes | no | `publish_at` | `activate_at` |
+/// | [`KeyStatus::Active`] | yes | yes | `activate_at` | `retire_at`, or the next key's `activate_at` |
+/// | [`KeyStatus::Retiring`] | yes | no | end of signing | end of signing + `retention_secs` |
+/// | [`KeyStatus::Expired`] | no | no | end of retention | forever |
+///
+/// `publish_at` defaults to `activate_at - prepublish_secs`. At most one key
+/// is active: the one with the latest `activate_at` that has passed, unless
+/// its `retire_at` has passed too, in which case nothing signs.
 ///
 /// The key list is swapped atomically on [`insert`](Self::insert) and
 /// [`remove`](Self::remove), so signing never waits on a lock.

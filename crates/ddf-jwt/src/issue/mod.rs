@@ -6,7 +6,7 @@
 //!   PEM or a JWK, from a file or an environment variable.
 //! - [`Keyring`]: one active key, retiring keys that stay published until
 //!   their tokens expire, and scheduled keys published before they sign.
-//!   See the [`keyring`](self::Keyring) state table in its module docs.
+//!   Its documentation has the table of key states.
 //! - [`TokenIssuer`] and [`TokenBuilder`]: tokens with `iss`, `sub`, `aud`,
 //!   `iat`, `nbf`, `exp`, a random `jti`, `typ: at+jwt` and the active `kid`.
 //! - `router` (feature `publish`, on by default): an axum router serving

@@ -89,6 +89,7 @@ pub(crate) fn keyring_with(algs: &[SigningAlgorithm]) -> (Arc<Keyring>, ManualCl
 }
 
 /// Serves `router` on a free port of 127.0.0.1 and returns its base URL.
+#[cfg(feature = "publish")]
 pub(crate) async fn serve(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
