@@ -460,9 +460,9 @@ fn extra_not_object() -> IssueError {
 /// Checks that `json` is one JSON object whose member names are unique and
 /// not registered claims.
 ///
-/// Scanning the serialized bytes costs about half as much as building a
-/// `serde_json::Value` first, and it sees duplicate names that a `Value`
-/// would silently merge.
+/// Scanning the serialized bytes avoids building a `serde_json::Value`
+/// first, and it detects duplicate names, which a `Value` would merge
+/// silently.
 fn check_extra_members(json: &[u8]) -> Result<(), IssueError> {
     match serde_json::from_slice::<MemberScan>(json) {
         Ok(MemberScan(None)) => Ok(()),
