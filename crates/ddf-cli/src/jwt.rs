@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 /// JWT subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum JwtCommand {
+    /// Generates a signing key: PKCS#8 PEM private key and public JWK.
+    Keygen(crate::keygen::KeygenArgs),
     /// Verifies a token against a JWKS file and prints the principal and
     /// claims as JSON.
     Verify(VerifyArgs),
@@ -70,6 +72,7 @@ pub(crate) fn run_jwt(command: JwtCommand) -> ExitCode {
     match command {
         JwtCommand::Verify(args) => verify(args),
         JwtCommand::Inspect { token } => inspect(&token),
+        JwtCommand::Keygen(args) => crate::keygen::run(&args),
     }
 }
 

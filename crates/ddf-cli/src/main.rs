@@ -5,6 +5,7 @@
 
 mod apikey;
 mod jwt;
+mod keygen;
 mod policy;
 
 use std::process::ExitCode;

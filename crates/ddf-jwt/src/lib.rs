@@ -14,6 +14,8 @@
 //!   [`StaticKeySource`] holds keys that never change.
 //! - [`JwtError`]: every failure, with a stable reason code from
 //!   [`JwtError::kind`].
+//! - [`issue`]: signing the service's own tokens with a rotating keyring,
+//!   and serving its public JWKS (feature `publish`).
 //!
 //! Algorithms: RS256/384/512, PS256/384/512, ES256, ES384, EdDSA (Ed25519),
 //! and HS256/384/512 with locally configured secrets only. `none` cannot be
@@ -59,6 +61,7 @@ mod claims;
 mod compact;
 mod config;
 mod error;
+pub mod issue;
 mod json;
 mod keys;
 mod profile;
