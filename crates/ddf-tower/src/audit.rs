@@ -60,15 +60,13 @@ impl RequestFacts {
         }
     }
 
+    #[cfg(feature = "axum")]
     pub(crate) fn of_parts(parts: &http::request::Parts, client: Option<IpAddr>) -> Self {
-        #[cfg(feature = "axum")]
         let route = parts
             .extensions
             .get::<axum::extract::MatchedPath>()
             .map_or_else(|| clean(parts.uri.path()), |path| clean(path.as_str()))
             .into_owned();
-        #[cfg(not(feature = "axum"))]
-        let route = clean(parts.uri.path()).into_owned();
         Self {
             http_method: parts.method.clone(),
             route,
@@ -149,10 +147,12 @@ impl EventBudget {
             } else {
                 (second << 32) | 1
             };
-            match self
-                .window
-                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.window.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return Some(self.suppressed.swap(0, Ordering::Relaxed)),
                 Err(actual) => current = actual,
             }
@@ -285,7 +285,14 @@ pub(crate) fn rate_limited(
     );
 }
 
-pub(crate) fn alert(dimension: &'static str, key: &str, failures_in_window: u32, total: u64, window_secs: u64, blocked_secs: Option<u64>) {
+pub(crate) fn alert(
+    dimension: &'static str,
+    key: &str,
+    failures_in_window: u32,
+    total: u64,
+    window_secs: u64,
+    blocked_secs: Option<u64>,
+) {
     tracing::error!(
         target: TARGET,
         event = "authn_login_fail_max",

@@ -340,7 +340,9 @@ impl Config {
     {
         let started = Instant::now();
         self.prepare(&mut request);
-        let client = self.resolver.resolve(request.extensions(), request.headers());
+        let client = self
+            .resolver
+            .resolve(request.extensions(), request.headers());
         if let Some(address) = client {
             request.extensions_mut().insert(ClientAddr(address));
         }
@@ -356,13 +358,14 @@ impl Config {
         let client_key = ClientKey::from_addr(client);
         let grpc = is_grpc_request(request.headers());
         if let Some(guard) = &self.guard
-            && let Some(remaining) = guard.blocked_for(client_key.as_str()) {
-                let facts = RequestFacts::of(&request, client);
-                audit::rate_limited(&self.budget, &facts, None, "blocked");
-                crate::metrics::rate_limited("blocked");
-                let failure = AuthFailure::new(Reason::RateLimited).with_retry_after(remaining);
-                return Ok(self.reject(&failure, grpc));
-            }
+            && let Some(remaining) = guard.blocked_for(client_key.as_str())
+        {
+            let facts = RequestFacts::of(&request, client);
+            audit::rate_limited(&self.budget, &facts, None, "blocked");
+            crate::metrics::rate_limited("blocked");
+            let failure = AuthFailure::new(Reason::RateLimited).with_retry_after(remaining);
+            return Ok(self.reject(&failure, grpc));
+        }
 
         let decision = self.decide(request.headers(), request.uri()).await;
         let facts = RequestFacts::of(&request, client);
@@ -379,14 +382,19 @@ impl Config {
             }
             Decision::Rejected(source, failure) => {
                 audit::authn_failure(&self.budget, &facts, source, &failure);
-                crate::metrics::authentication("failure", Some(failure.reason()), started.elapsed());
+                crate::metrics::authentication(
+                    "failure",
+                    Some(failure.reason()),
+                    started.elapsed(),
+                );
                 if let Some(guard) = &self.guard
-                    && failure.reason().counts_toward_alert() {
-                        guard.record_client_failure(client_key.as_str());
-                        if let Some(key_id) = failure.key_id() {
-                            guard.record_credential_failure(key_id);
-                        }
+                    && failure.reason().counts_toward_alert()
+                {
+                    guard.record_client_failure(client_key.as_str());
+                    if let Some(key_id) = failure.key_id() {
+                        guard.record_credential_failure(key_id);
                     }
+                }
                 Ok(self.reject(&failure, grpc))
             }
         }

@@ -59,6 +59,10 @@ impl<T: Authorize + ?Sized> Authorize for Arc<T> {
 /// The authorizer that [`AuthLayer`](crate::AuthLayer) places in the request
 /// extensions for the [`Require`](crate::Require) extractor.
 #[derive(Clone)]
+#[cfg_attr(
+    not(feature = "axum"),
+    expect(dead_code, reason = "read only by the axum extractor")
+)]
 pub(crate) struct SharedAuthorizer(pub(crate) Arc<dyn Authorize>);
 
 /// Requires a permission on every request to the wrapped service.
@@ -153,14 +157,25 @@ where
         let decision = match request.extensions().get::<Principal>() {
             None => Err(AuthFailure::new(Reason::CredentialsMissing)),
             Some(principal) => {
-                let allowed = self.layer.authorizer.allows(principal, &self.layer.permission);
+                let allowed = self
+                    .layer
+                    .authorizer
+                    .allows(principal, &self.layer.permission);
                 crate::metrics::authorization(allowed);
                 if allowed {
                     Ok(())
                 } else {
-                    let client = request.extensions().get::<ClientAddr>().map(|client| client.0);
+                    let client = request
+                        .extensions()
+                        .get::<ClientAddr>()
+                        .map(|client| client.0);
                     let facts = RequestFacts::of(&request, client);
-                    audit::authz_failure(&self.layer.budget, &facts, principal, &self.layer.permission);
+                    audit::authz_failure(
+                        &self.layer.budget,
+                        &facts,
+                        principal,
+                        &self.layer.permission,
+                    );
                     Err(AuthFailure::new(Reason::PermissionDenied)
                         .with_permission(&*self.layer.permission))
                 }
@@ -232,7 +247,9 @@ where
                 .poll(cx)
                 .map(|result| result.map(|response| response.map(ResponseBody::inner))),
             StateProjection::Rejected { response } => {
-                let response = response.take().map(|response| response.map(ResponseBody::rejection));
+                let response = response
+                    .take()
+                    .map(|response| response.map(ResponseBody::rejection));
                 // A future is not polled again after `Ready`; if it is, the
                 // rejection has already been handed out.
                 Poll::Ready(Ok(response.unwrap_or_else(|| {

@@ -228,7 +228,12 @@ impl BruteForceGuard {
     }
 
     fn now_millis(&self) -> u64 {
-        let elapsed = self.inner.clock.now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let elapsed = self
+            .inner
+            .clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
     }
 
@@ -258,7 +263,11 @@ impl BruteForceGuard {
         // The window is (now - window, now]: a failure exactly one window old
         // no longer counts.
         if let Some(window_start) = now.checked_sub(self.inner.window_millis) {
-            while entry.recent.front().is_some_and(|&time| time <= window_start) {
+            while entry
+                .recent
+                .front()
+                .is_some_and(|&time| time <= window_start)
+            {
                 entry.recent.pop_front();
             }
         }
@@ -271,10 +280,11 @@ impl BruteForceGuard {
             return None;
         }
         entry.alert_quiet_until = now + self.inner.window_millis;
-        let blocked_for = (dimension == Dimension::Client && self.inner.block_millis > 0).then(|| {
-            entry.blocked_until = now + self.inner.block_millis;
-            Duration::from_millis(self.inner.block_millis)
-        });
+        let blocked_for =
+            (dimension == Dimension::Client && self.inner.block_millis > 0).then(|| {
+                entry.blocked_until = now + self.inner.block_millis;
+                Duration::from_millis(self.inner.block_millis)
+            });
         let alert = Alert {
             dimension,
             key: key.to_owned(),
@@ -295,9 +305,10 @@ impl BruteForceGuard {
         );
         crate::metrics::alert(dimension.as_str());
         if let Some(sender) = &self.inner.alerts
-            && sender.try_send(alert.clone()).is_err() {
-                self.inner.dropped_alerts.fetch_add(1, Ordering::Relaxed);
-            }
+            && sender.try_send(alert.clone()).is_err()
+        {
+            self.inner.dropped_alerts.fetch_add(1, Ordering::Relaxed);
+        }
         Some(alert)
     }
 
@@ -307,17 +318,19 @@ impl BruteForceGuard {
             return None;
         }
         let entry = self.inner.entries.get(client_key)?;
-        let blocked_until = entry.lock().unwrap_or_else(PoisonError::into_inner).blocked_until;
+        let blocked_until = entry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .blocked_until;
         let now = self.now_millis();
         (blocked_until > now).then(|| Duration::from_millis(blocked_until - now))
     }
 
     /// Returns every failure recorded for `client_key` while it was tracked.
     pub fn client_failures(&self, client_key: &str) -> u64 {
-        self.inner
-            .entries
-            .get(client_key)
-            .map_or(0, |entry| entry.lock().unwrap_or_else(PoisonError::into_inner).total)
+        self.inner.entries.get(client_key).map_or(0, |entry| {
+            entry.lock().unwrap_or_else(PoisonError::into_inner).total
+        })
     }
 
     /// Returns the number of alerts raised.
@@ -341,7 +354,9 @@ mod tests {
 
     fn guard(config: &BruteForceConfig) -> (BruteForceGuard, ManualClock) {
         let clock = ManualClock::at_unix_seconds(1_700_000_000);
-        let guard = BruteForceGuard::new(config).unwrap().with_clock(clock.clone());
+        let guard = BruteForceGuard::new(config)
+            .unwrap()
+            .with_clock(clock.clone());
         (guard, clock)
     }
 
@@ -409,7 +424,10 @@ mod tests {
         let (guard, _clock) = guard(&BruteForceConfig::default());
         let mut alert = None;
         for octet in 0..11 {
-            assert_eq!(guard.record_client_failure(&format!("ip:198.51.100.{octet}")), None);
+            assert_eq!(
+                guard.record_client_failure(&format!("ip:198.51.100.{octet}")),
+                None
+            );
             alert = guard.record_credential_failure("key-7");
         }
         let alert = alert.unwrap();

@@ -48,11 +48,15 @@ impl Cidr {
     fn contains(&self, address: IpAddr) -> bool {
         match (self.network, canonical(address)) {
             (IpAddr::V4(network), IpAddr::V4(address)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(network) & mask == u32::from(address) & mask
             }
             (IpAddr::V6(network), IpAddr::V6(address)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(network) & mask == u128::from(address) & mask
             }
             _ => false,
@@ -196,7 +200,11 @@ impl fmt::Debug for ClientKey {
 mod tests {
     use super::*;
 
-    fn resolve(resolver: &ClientAddrResolver, peer: &str, forwarded: Option<&str>) -> Option<IpAddr> {
+    fn resolve(
+        resolver: &ClientAddrResolver,
+        peer: &str,
+        forwarded: Option<&str>,
+    ) -> Option<IpAddr> {
         let mut extensions = Extensions::new();
         extensions.insert(PeerAddr(peer.parse().unwrap()));
         let mut headers = HeaderMap::new();
@@ -214,9 +222,15 @@ mod tests {
     #[test]
     fn untrusted_peer_ignores_forwarded_for() {
         let resolver = ClientAddrResolver::default();
-        assert_eq!(resolve(&resolver, "203.0.113.5:1", Some("1.2.3.4")), ip("203.0.113.5"));
+        assert_eq!(
+            resolve(&resolver, "203.0.113.5:1", Some("1.2.3.4")),
+            ip("203.0.113.5")
+        );
         let resolver = resolver.trust_proxies(["10.0.0.1"]).unwrap();
-        assert_eq!(resolve(&resolver, "203.0.113.5:1", Some("1.2.3.4")), ip("203.0.113.5"));
+        assert_eq!(
+            resolve(&resolver, "203.0.113.5:1", Some("1.2.3.4")),
+            ip("203.0.113.5")
+        );
     }
 
     #[test]
@@ -225,19 +239,35 @@ mod tests {
             .trust_proxies(["10.0.0.0/8", "fd00::/8"])
             .unwrap();
         let spoofed = "6.6.6.6, 198.51.100.7, 10.0.0.2";
-        assert_eq!(resolve(&resolver, "10.0.0.1:1", Some(spoofed)), ip("198.51.100.7"));
-        assert_eq!(resolve(&resolver, "[fd00::1]:1", Some("2001:db8::1")), ip("2001:db8::1"));
-        assert_eq!(resolve(&resolver, "10.0.0.1:1", Some("garbage")), ip("10.0.0.1"));
+        assert_eq!(
+            resolve(&resolver, "10.0.0.1:1", Some(spoofed)),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            resolve(&resolver, "[fd00::1]:1", Some("2001:db8::1")),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            resolve(&resolver, "10.0.0.1:1", Some("garbage")),
+            ip("10.0.0.1")
+        );
         assert_eq!(resolve(&resolver, "10.0.0.1:1", None), ip("10.0.0.1"));
-        assert_eq!(resolve(&resolver, "10.0.0.1:1", Some("10.0.0.3")), ip("10.0.0.3"));
+        assert_eq!(
+            resolve(&resolver, "10.0.0.1:1", Some("10.0.0.3")),
+            ip("10.0.0.3")
+        );
     }
 
     #[test]
     fn invalid_proxy_entries_are_rejected() {
         for value in ["10.0.0.0/33", "nope", "::/129", ""] {
             assert_eq!(
-                ClientAddrResolver::default().trust_proxies([value]).unwrap_err(),
-                ConfigError::InvalidTrustedProxy { value: value.to_owned() }
+                ClientAddrResolver::default()
+                    .trust_proxies([value])
+                    .unwrap_err(),
+                ConfigError::InvalidTrustedProxy {
+                    value: value.to_owned()
+                }
             );
         }
     }
@@ -250,7 +280,10 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.as_str(), "ip:2001:db8:1:2::/64");
-        assert_eq!(ClientKey::from_addr(ip("::ffff:192.0.2.1")).as_str(), "ip:192.0.2.1");
+        assert_eq!(
+            ClientKey::from_addr(ip("::ffff:192.0.2.1")).as_str(),
+            "ip:192.0.2.1"
+        );
         assert_eq!(ClientKey::from_addr(None).as_str(), "ip:unknown");
     }
 }

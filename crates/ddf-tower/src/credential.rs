@@ -192,9 +192,11 @@ impl CredentialExtractor {
                 });
             }
         }
-        let api_key_header = HeaderName::from_bytes(config.api_key_header.as_bytes())
-            .map_err(|_| ConfigError::InvalidHeaderName {
-                name: config.api_key_header.clone(),
+        let api_key_header =
+            HeaderName::from_bytes(config.api_key_header.as_bytes()).map_err(|_| {
+                ConfigError::InvalidHeaderName {
+                    name: config.api_key_header.clone(),
+                }
             })?;
         if config.session_cookie.is_empty() || !config.session_cookie.bytes().all(is_token_byte) {
             return Err(ConfigError::InvalidCookieName {
@@ -277,7 +279,10 @@ impl CredentialExtractor {
         }
         self.check_length(value)?;
         let bytes = trim_ows(value.as_bytes());
-        if !bytes.iter().all(|&byte| byte == b' ' || byte.is_ascii_graphic()) {
+        if !bytes
+            .iter()
+            .all(|&byte| byte == b' ' || byte.is_ascii_graphic())
+        {
             return Err(AuthFailure::new(Reason::HeaderMalformed));
         }
         Ok(Some(bytes))
@@ -399,7 +404,10 @@ fn trim_leading_spaces(bytes: &[u8]) -> &[u8] {
 fn trim_ows(bytes: &[u8]) -> &[u8] {
     let is_ows = |byte: &u8| *byte == b' ' || *byte == b'\t';
     let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !is_ows(b)).map_or(start, |last| last + 1);
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |last| last + 1);
     &bytes[start..end]
 }
 
@@ -492,7 +500,10 @@ mod tests {
         assert_eq!(bearer("bearer abc"), Ok(Some("bearer:abc".into())));
         assert_eq!(bearer("BEARER abc"), Ok(Some("bearer:abc".into())));
         assert_eq!(bearer("Bearer   abc"), Ok(Some("bearer:abc".into())));
-        assert_eq!(bearer("Bearer a+/b~_-.c=="), Ok(Some("bearer:a+/b~_-.c==".into())));
+        assert_eq!(
+            bearer("Bearer a+/b~_-.c=="),
+            Ok(Some("bearer:a+/b~_-.c==".into()))
+        );
     }
 
     #[test]
@@ -532,9 +543,16 @@ mod tests {
             "/?access%5Ftoken=x",
             "/?%61ccess_token=y",
         ] {
-            assert_eq!(extract_with(ALL, &[], uri), Err(Reason::CredentialsAmbiguous), "{uri}");
+            assert_eq!(
+                extract_with(ALL, &[], uri),
+                Err(Reason::CredentialsAmbiguous),
+                "{uri}"
+            );
         }
-        assert_eq!(extract_with(ALL, &[], "/?access_tokens=x&token=y"), Ok(None));
+        assert_eq!(
+            extract_with(ALL, &[], "/?access_tokens=x&token=y"),
+            Ok(None)
+        );
         assert_eq!(extract_with(ALL, &[], "/?x=%"), Ok(None));
     }
 
@@ -577,7 +595,9 @@ mod tests {
         let twice = [CredentialKind::Bearer, CredentialKind::Bearer];
         assert_eq!(
             CredentialExtractor::with_sources(&twice).unwrap_err(),
-            ConfigError::DuplicateSource { source_name: "bearer" }
+            ConfigError::DuplicateSource {
+                source_name: "bearer"
+            }
         );
         let config = CredentialConfig {
             session_cookie: "a b".into(),

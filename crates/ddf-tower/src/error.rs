@@ -6,7 +6,9 @@
 #[non_exhaustive]
 pub enum ConfigError {
     /// The credential configuration enables no source.
-    #[error("no credential source is enabled; enable at least one of bearer, api_key, session_cookie")]
+    #[error(
+        "no credential source is enabled; enable at least one of bearer, api_key, session_cookie"
+    )]
     NoCredentialSource,
     /// A credential source is listed twice.
     #[error("credential source `{source_name}` is listed twice; list each source once")]
@@ -15,7 +17,9 @@ pub enum ConfigError {
         source_name: &'static str,
     },
     /// A credential source is enabled but has no authenticator.
-    #[error("credential source `{source_name}` is enabled but has no authenticator; set one or remove the source")]
+    #[error(
+        "credential source `{source_name}` is enabled but has no authenticator; set one or remove the source"
+    )]
     MissingAuthenticator {
         /// The source without an authenticator.
         source_name: &'static str,
@@ -37,7 +41,9 @@ pub enum ConfigError {
     #[error("max_header_bytes is 0; set a cap of at least the longest expected credential")]
     ZeroHeaderCap,
     /// The realm cannot be sent inside a quoted string.
-    #[error("realm {realm:?} is invalid; use visible ASCII and spaces without quotes or backslashes")]
+    #[error(
+        "realm {realm:?} is invalid; use visible ASCII and spaces without quotes or backslashes"
+    )]
     InvalidRealm {
         /// The rejected realm.
         realm: String,

@@ -17,8 +17,16 @@ use crate::reason::Reason;
 use crate::responder::{Rejection, Responder};
 
 fn rejection(parts: &Parts, reason: Reason) -> Rejection {
-    let responder = parts.extensions.get::<Responder>().cloned().unwrap_or_default();
-    Rejection::new(AuthFailure::new(reason), responder, is_grpc_request(&parts.headers))
+    let responder = parts
+        .extensions
+        .get::<Responder>()
+        .cloned()
+        .unwrap_or_default();
+    Rejection::new(
+        AuthFailure::new(reason),
+        responder,
+        is_grpc_request(&parts.headers),
+    )
 }
 
 impl IntoResponse for Rejection {
@@ -174,10 +182,23 @@ impl<S: Send + Sync, P: PermissionName> FromRequestParts<S> for Require<P> {
         if !allowed {
             let client = parts.extensions.get::<ClientAddr>().map(|client| client.0);
             let facts = crate::audit::RequestFacts::of_parts(parts, client);
-            crate::audit::authz_failure(&crate::audit::EXTRACTOR_BUDGET, &facts, principal, P::NAME);
-            let responder = parts.extensions.get::<Responder>().cloned().unwrap_or_default();
+            crate::audit::authz_failure(
+                &crate::audit::EXTRACTOR_BUDGET,
+                &facts,
+                principal,
+                P::NAME,
+            );
+            let responder = parts
+                .extensions
+                .get::<Responder>()
+                .cloned()
+                .unwrap_or_default();
             let failure = AuthFailure::new(Reason::PermissionDenied).with_permission(P::NAME);
-            return Err(Rejection::new(failure, responder, is_grpc_request(&parts.headers)));
+            return Err(Rejection::new(
+                failure,
+                responder,
+                is_grpc_request(&parts.headers),
+            ));
         }
         Ok(Self {
             principal: principal.clone(),

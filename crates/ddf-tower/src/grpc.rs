@@ -26,13 +26,15 @@ use crate::failure::AuthFailure;
 pub fn is_grpc_request(headers: &HeaderMap) -> bool {
     headers.get(CONTENT_TYPE).is_some_and(|value| {
         let value = value.as_bytes();
-        value.starts_with(b"application/grpc")
-            && matches!(value.get(16), None | Some(b'+' | b';'))
+        value.starts_with(b"application/grpc") && matches!(value.get(16), None | Some(b'+' | b';'))
     })
 }
 
 /// Builds the trailers-only gRPC response for `failure`.
-pub(crate) fn response(failure: &AuthFailure, retry_after: Option<HeaderValue>) -> Response<Full<Bytes>> {
+pub(crate) fn response(
+    failure: &AuthFailure,
+    retry_after: Option<HeaderValue>,
+) -> Response<Full<Bytes>> {
     let reason = failure.reason();
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::OK;
@@ -42,7 +44,10 @@ pub(crate) fn response(failure: &AuthFailure, retry_after: Option<HeaderValue>) 
     headers.insert("grpc-status", HeaderValue::from(reason.grpc_code()));
     // The descriptions are printable ASCII without `%`, which gRPC sends
     // as is in `grpc-message`.
-    headers.insert("grpc-message", HeaderValue::from_static(reason.description()));
+    headers.insert(
+        "grpc-message",
+        HeaderValue::from_static(reason.description()),
+    );
     if let Some(retry_after) = retry_after {
         headers.insert(http::header::RETRY_AFTER, retry_after);
     }

@@ -94,7 +94,7 @@ mod reason;
 mod responder;
 
 pub use auth_layer::{AuthLayer, AuthLayerBuilder, AuthService, BoxResponseFuture};
-pub use authenticate::{authenticate_fn, AuthFuture, Authenticate, AuthenticateFn};
+pub use authenticate::{AuthFuture, Authenticate, AuthenticateFn, authenticate_fn};
 pub use authorize::{Authorize, RequirePermission, RequirePermissionLayer, ResponseFuture};
 pub use body::ResponseBody;
 pub use brute_force::{Alert, BruteForceConfig, BruteForceGuard, Dimension};
@@ -111,4 +111,6 @@ pub use rate_limit::{
     RateLimiter,
 };
 pub use reason::{Reason, UnknownReason};
-pub use responder::{JsonBody, Rejection, RenderRejection, RenderedBody, Responder, ResponderConfig};
+pub use responder::{
+    JsonBody, Rejection, RenderRejection, RenderedBody, Responder, ResponderConfig,
+};

@@ -44,7 +44,12 @@ mod enabled {
 
     use crate::reason::Reason;
 
-    pub(crate) fn authentication(_outcome: &'static str, _reason: Option<Reason>, _elapsed: Duration) {}
+    pub(crate) fn authentication(
+        _outcome: &'static str,
+        _reason: Option<Reason>,
+        _elapsed: Duration,
+    ) {
+    }
 
     pub(crate) fn authorization(_allowed: bool) {}
 

@@ -248,7 +248,9 @@ impl Reason {
                 ),
                 Class::InvalidToken => body!("invalid_token", "The access token is invalid."),
                 Class::ApiKey => body!("invalid_api_key", "The API key is invalid."),
-                Class::Session => body!("invalid_session", "The session is invalid or has expired."),
+                Class::Session => {
+                    body!("invalid_session", "The session is invalid or has expired.")
+                }
                 Class::Forbidden => body!(
                     "insufficient_scope",
                     "The credential does not grant access to this resource."

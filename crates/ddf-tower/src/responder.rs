@@ -127,7 +127,8 @@ struct Inner {
 
 impl Default for Responder {
     fn default() -> Self {
-        Self::new(&ResponderConfig::default()).unwrap_or_else(|_| unreachable!("default realm is valid"))
+        Self::new(&ResponderConfig::default())
+            .unwrap_or_else(|_| unreachable!("default realm is valid"))
     }
 }
 
@@ -241,9 +242,10 @@ impl Responder {
             headers.insert(RETRY_AFTER, retry_after);
         }
         if reason == Reason::SessionInvalid
-            && let Some(cookie) = &self.inner.clear_cookie {
-                headers.insert(SET_COOKIE, cookie.clone());
-            }
+            && let Some(cookie) = &self.inner.clear_cookie
+        {
+            headers.insert(SET_COOKIE, cookie.clone());
+        }
         response.extensions_mut().insert(reason);
         response
     }
@@ -265,7 +267,8 @@ impl Responder {
 
     fn challenges(&self, failure: &AuthFailure) -> Vec<HeaderValue> {
         let realm = &self.inner.realm;
-        let bearer_with_error = |error: &str| format!("Bearer realm=\"{realm}\", error=\"{error}\"");
+        let bearer_with_error =
+            |error: &str| format!("Bearer realm=\"{realm}\", error=\"{error}\"");
         let texts = match failure.reason().class() {
             Class::Missing | Class::Session => {
                 let mut texts = Vec::with_capacity(2);
@@ -287,9 +290,10 @@ impl Responder {
             Class::Forbidden => {
                 let mut text = bearer_with_error("insufficient_scope");
                 if let Some(scope) = failure.permission().filter(|_| self.inner.include_scope)
-                    && is_quotable(scope) {
-                        text = format!("{text}, scope=\"{scope}\"");
-                    }
+                    && is_quotable(scope)
+                {
+                    text = format!("{text}, scope=\"{scope}\"");
+                }
                 vec![text]
             }
             Class::RateLimited | Class::Unavailable | Class::Internal => Vec::new(),
@@ -332,13 +336,15 @@ mod tests {
     #[test]
     fn retry_after_rounds_up() {
         let responder = Responder::default();
-        let failure = AuthFailure::new(Reason::RateLimited).with_retry_after(Duration::from_millis(1500));
+        let failure =
+            AuthFailure::new(Reason::RateLimited).with_retry_after(Duration::from_millis(1500));
         assert_eq!(responder.retry_after(&failure), Some(2));
         let failure = AuthFailure::new(Reason::RateLimited).with_retry_after(Duration::ZERO);
         assert_eq!(responder.retry_after(&failure), Some(1));
         let failure = AuthFailure::new(Reason::JwksUnavailable);
         assert_eq!(responder.retry_after(&failure), Some(5));
-        let failure = AuthFailure::new(Reason::TokenExpired).with_retry_after(Duration::from_secs(9));
+        let failure =
+            AuthFailure::new(Reason::TokenExpired).with_retry_after(Duration::from_secs(9));
         assert_eq!(responder.retry_after(&failure), None);
     }
 }

@@ -4,14 +4,14 @@ mod common;
 
 use std::net::SocketAddr;
 
+use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use axum::Router;
 use common::*;
 use ddf_rbac::{AuthMethod, Principal};
 use ddf_tower::{
-    authenticate_fn, AuthFailure, AuthLayer, BruteForceConfig, BruteForceGuard, Credential,
-    MemoryRateLimiter, RateLimitConfig, RateLimitLayer, Reason, RequirePermissionLayer,
+    AuthFailure, AuthLayer, BruteForceConfig, BruteForceGuard, Credential, MemoryRateLimiter,
+    RateLimitConfig, RateLimitLayer, Reason, RequirePermissionLayer, authenticate_fn,
 };
 use http::Request;
 use tower::ServiceExt;
@@ -22,7 +22,8 @@ fn app(layer: AuthLayer) -> Router {
         .route("/v1/models", get(|| async { "models" }))
         .route(
             "/v1/query",
-            get(|| async { "answer" }).route_layer(RequirePermissionLayer::new("llm:query", policy)),
+            get(|| async { "answer" })
+                .route_layer(RequirePermissionLayer::new("llm:query", policy)),
         )
         .layer(layer)
 }
@@ -49,7 +50,11 @@ fn layer() -> AuthLayer {
 async fn success_event_fields() {
     let capture = Capture::default();
     let _guard = capture.install();
-    let response = send(&app(layer()), get_models(&[("authorization", "Bearer good.token.value")])).await;
+    let response = send(
+        &app(layer()),
+        get_models(&[("authorization", "Bearer good.token.value")]),
+    )
+    .await;
     assert_eq!(response.status, 200);
 
     let events = capture.audit();
@@ -63,7 +68,10 @@ async fn success_event_fields() {
     assert_eq!(event.field("route"), Some("/v1/models"));
     assert_eq!(event.field("client_addr"), Some("203.0.113.9"));
     assert_eq!(event.field("subject"), Some("user-0001"));
-    assert_eq!(event.field("issuer"), Some("https://sso.example.test/realms/demo"));
+    assert_eq!(
+        event.field("issuer"),
+        Some("https://sso.example.test/realms/demo")
+    );
     assert_eq!(event.field("kid"), Some("kid-2026"));
     assert_eq!(event.field("key_id"), None);
     assert_eq!(event.field("reason"), None);
@@ -74,10 +82,22 @@ async fn failure_event_fields() {
     let capture = Capture::default();
     let _guard = capture.install();
     let app = app(layer());
-    send(&app, get_models(&[("authorization", "Bearer forged.token.x")])).await;
-    send(&app, get_models(&[("x-api-key", "ffffffffffffffffffffffffffffffff")])).await;
+    send(
+        &app,
+        get_models(&[("authorization", "Bearer forged.token.x")]),
+    )
+    .await;
+    send(
+        &app,
+        get_models(&[("x-api-key", "ffffffffffffffffffffffffffffffff")]),
+    )
+    .await;
     send(&app, get_models(&[])).await;
-    send(&app, get_models(&[("authorization", "Bearer fail-jwks_unavailable")])).await;
+    send(
+        &app,
+        get_models(&[("authorization", "Bearer fail-jwks_unavailable")]),
+    )
+    .await;
 
     let events = capture.audit();
     assert_eq!(events.len(), 4);
@@ -193,7 +213,10 @@ async fn g04_untrusted_values_are_escaped_and_truncated() {
     assert!(kid.starts_with("a\\r\\nforged=1\\u{1b}[31m"), "{kid}");
     assert!(!kid.contains('\n') && !kid.contains('\u{1b}'));
     assert!(kid.chars().count() <= 256 + 16, "{}", kid.len());
-    assert_eq!(events[0].field("issuer"), Some("https://evil.example.test/\\n"));
+    assert_eq!(
+        events[0].field("issuer"),
+        Some("https://evil.example.test/\\n")
+    );
 }
 
 #[tokio::test]
@@ -202,8 +225,15 @@ async fn g05_unverified_subject_is_never_logged() {
     let _guard = capture.install();
     // The authenticator rejects a token whose payload claims `sub: admin`;
     // the failure carries no subject, so none can be logged.
-    let layer = AuthLayer::builder().bearer(FixedAuthenticator).build().unwrap();
-    send(&app(layer), get_models(&[("authorization", "Bearer eyJzdWIiOiJhZG1pbiJ9.e30.c2ln")])).await;
+    let layer = AuthLayer::builder()
+        .bearer(FixedAuthenticator)
+        .build()
+        .unwrap();
+    send(
+        &app(layer),
+        get_models(&[("authorization", "Bearer eyJzdWIiOiJhZG1pbiJ9.e30.c2ln")]),
+    )
+    .await;
     let event = &capture.audit()[0];
     assert_eq!(event.field("subject"), None);
     assert!(!event.fields.values().any(|value| value.contains("admin")));
@@ -261,13 +291,15 @@ async fn g01_canary_credentials_never_leak() {
         Err(AuthFailure::new(next_reason()))
     });
 
-    let limiter = MemoryRateLimiter::new(RateLimitConfig::new(3, std::time::Duration::from_secs(60))).unwrap();
+    let limiter =
+        MemoryRateLimiter::new(RateLimitConfig::new(3, std::time::Duration::from_secs(60)))
+            .unwrap();
     let mut guard_config = BruteForceConfig::default();
     guard_config.max_failures = 2;
     guard_config.block_secs = 10;
     let layer = AuthLayer::builder()
-        .bearer(authenticator.clone())
-        .api_key(authenticator.clone())
+        .bearer(authenticator)
+        .api_key(authenticator)
         .session(authenticator)
         .brute_force(BruteForceGuard::new(&guard_config).unwrap())
         .build()
@@ -276,7 +308,8 @@ async fn g01_canary_credentials_never_leak() {
         .route("/v1/models", get(|| async { "models" }))
         .route(
             "/v1/query",
-            get(|| async { "answer" }).route_layer(RequirePermissionLayer::new("llm:query", policy)),
+            get(|| async { "answer" })
+                .route_layer(RequirePermissionLayer::new("llm:query", policy)),
         )
         .layer(RateLimitLayer::new(limiter))
         .layer(layer);
@@ -291,16 +324,39 @@ async fn g01_canary_credentials_never_leak() {
     let requests = vec![
         request("GET", "/v1/models", &[("authorization", bearer.as_str())]),
         request("GET", "/v1/query", &[("authorization", bearer.as_str())]),
-        request("GET", "/v1/models", &[("authorization", wrong_bearer.as_str())]),
+        request(
+            "GET",
+            "/v1/models",
+            &[("authorization", wrong_bearer.as_str())],
+        ),
         request("GET", "/v1/models", &[("x-api-key", CANARY_KEY)]),
         request("GET", "/v1/models", &[("cookie", cookie.as_str())]),
         request("GET", "/v1/models", &[("cookie", wrong_cookie.as_str())]),
         request("GET", query.as_str(), &[]),
-        request("GET", "/v1/models", &[("authorization", oversized.as_str())]),
+        request(
+            "GET",
+            "/v1/models",
+            &[("authorization", oversized.as_str())],
+        ),
         request("GET", "/v1/models", &[("authorization", spaced.as_str())]),
-        request("GET", "/v1/models", &[("authorization", bearer.as_str()), ("x-api-key", CANARY_KEY)]),
-        request("GET", "/v1/models", &[("authorization", wrong_bearer.as_str())]),
-        request("GET", "/v1/models", &[("authorization", wrong_bearer.as_str())]),
+        request(
+            "GET",
+            "/v1/models",
+            &[
+                ("authorization", bearer.as_str()),
+                ("x-api-key", CANARY_KEY),
+            ],
+        ),
+        request(
+            "GET",
+            "/v1/models",
+            &[("authorization", wrong_bearer.as_str())],
+        ),
+        request(
+            "GET",
+            "/v1/models",
+            &[("authorization", wrong_bearer.as_str())],
+        ),
         request("GET", "/v1/models", &[("authorization", bearer.as_str())]),
     ];
 
@@ -341,7 +397,10 @@ fn g02_debug_output_is_redacted() {
         assert_eq!(leaks(&printed), None, "{printed}");
         assert!(printed.contains("<redacted>"));
     }
-    let layer = AuthLayer::builder().bearer(FixedAuthenticator).build().unwrap();
+    let layer = AuthLayer::builder()
+        .bearer(FixedAuthenticator)
+        .build()
+        .unwrap();
     let printed = format!("{layer:?}");
     assert!(printed.contains("AuthLayer"), "{printed}");
 }

@@ -47,7 +47,10 @@ struct Query {
 }
 
 async fn whoami(principal: Option<Authenticated>) -> String {
-    principal.map_or_else(|| "anonymous".to_owned(), |Authenticated(principal)| principal.subject().to_owned())
+    principal.map_or_else(
+        || "anonymous".to_owned(),
+        |Authenticated(principal)| principal.subject().to_owned(),
+    )
 }
 
 fn app(layer: AuthLayer) -> Router {
@@ -55,9 +58,11 @@ fn app(layer: AuthLayer) -> Router {
         .route("/v1/models", get(whoami).options(|| async { "preflight" }))
         .route(
             "/v1/query",
-            post(|Authenticated(principal): Authenticated, Json(_query): Json<Query>| async move {
-                principal.subject().to_owned()
-            })
+            post(
+                |Authenticated(principal): Authenticated, Json(_query): Json<Query>| async move {
+                    principal.subject().to_owned()
+                },
+            )
             .route_layer(RequirePermissionLayer::new("llm:query", policy)),
         )
         .route(
@@ -93,8 +98,7 @@ fn bearer(token: &str) -> &'static str {
 
 const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
 const INVALID_REQUEST: &str = "Bearer realm=\"api\", error=\"invalid_request\"";
-const INVALID_TOKEN: &str =
-    "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The access token is invalid.\"";
+const INVALID_TOKEN: &str = "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The access token is invalid.\"";
 
 fn fixture_name(reason: Reason) -> &'static str {
     if reason == Reason::TokenExpired {
@@ -173,20 +177,31 @@ async fn h01_missing_credentials_challenge_has_no_error() {
 #[tokio::test]
 async fn h02_invalid_and_expired_tokens() {
     let app = app(layer());
-    let response = send(&app, get_models(&[("authorization", "Bearer forged.token.x")])).await;
+    let response = send(
+        &app,
+        get_models(&[("authorization", "Bearer forged.token.x")]),
+    )
+    .await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(response.reason, Some(Reason::SignatureInvalid));
     assert_eq!(response.header("www-authenticate"), Some(INVALID_TOKEN));
     assert_eq!(response.body_text(), fixture("bodies/invalid_token.json"));
 
-    let response = send(&app, get_models(&[("authorization", "Bearer fail-token_expired")])).await;
+    let response = send(
+        &app,
+        get_models(&[("authorization", "Bearer fail-token_expired")]),
+    )
+    .await;
     assert_eq!(
         response.header("www-authenticate"),
         Some(
             "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The access token has expired.\""
         )
     );
-    assert_eq!(response.body_text(), fixture("bodies/invalid_token_expired.json"));
+    assert_eq!(
+        response.body_text(),
+        fixture("bodies/invalid_token_expired.json")
+    );
 }
 
 #[tokio::test]
@@ -195,7 +210,10 @@ async fn h03_insufficient_permission_is_403() {
     let request = request(
         "POST",
         "/v1/query",
-        &[("x-api-key", GOOD_KEY), ("content-type", "application/json")],
+        &[
+            ("x-api-key", GOOD_KEY),
+            ("content-type", "application/json"),
+        ],
     );
     let response = send(&app, request).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
@@ -204,7 +222,10 @@ async fn h03_insufficient_permission_is_403() {
         response.header("www-authenticate"),
         Some("Bearer realm=\"api\", error=\"insufficient_scope\"")
     );
-    assert_eq!(response.body_text(), fixture("bodies/insufficient_scope.json"));
+    assert_eq!(
+        response.body_text(),
+        fixture("bodies/insufficient_scope.json")
+    );
 }
 
 #[tokio::test]
@@ -228,17 +249,32 @@ async fn h03_scope_attribute_only_when_configured() {
 #[tokio::test]
 async fn h04_malformed_authorization_headers() {
     let app = app(layer());
-    for value in ["Bearer", "Bearer ", "Bearer a b", "Bearer a@b", "Bearerabc", "bearer =="] {
+    for value in [
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Bearer a@b",
+        "Bearerabc",
+        "bearer ==",
+    ] {
         let response = send(&app, get_models(&[("authorization", value)])).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{value:?}");
         assert_eq!(response.reason, Some(Reason::HeaderMalformed), "{value:?}");
-        assert_eq!(response.header("www-authenticate"), Some(INVALID_REQUEST), "{value:?}");
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some(INVALID_REQUEST),
+            "{value:?}"
+        );
         assert_eq!(response.body_text(), fixture("bodies/invalid_request.json"));
     }
     for value in ["Basic dXNlcjpwYXNz", "Token abc"] {
         let response = send(&app, get_models(&[("authorization", value)])).await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{value:?}");
-        assert_eq!(response.reason, Some(Reason::CredentialsMissing), "{value:?}");
+        assert_eq!(
+            response.reason,
+            Some(Reason::CredentialsMissing),
+            "{value:?}"
+        );
         assert_eq!(response.header_all("www-authenticate"), [BEARER_CHALLENGE]);
     }
 }
@@ -298,14 +334,30 @@ async fn h06_duplicate_and_misplaced_credentials() {
         ),
         (
             "header and query token",
-            request("GET", "/v1/models?access_token=abc", &[("authorization", good)]),
+            request(
+                "GET",
+                "/v1/models?access_token=abc",
+                &[("authorization", good)],
+            ),
         ),
-        ("query token alone", request("GET", "/v1/models?access_token=abc", &[])),
-        ("two api keys", get_models(&[("x-api-key", GOOD_KEY), ("x-api-key", GOOD_KEY)])),
-        ("bearer and api key", get_models(&[("authorization", good), ("x-api-key", GOOD_KEY)])),
+        (
+            "query token alone",
+            request("GET", "/v1/models?access_token=abc", &[]),
+        ),
+        (
+            "two api keys",
+            get_models(&[("x-api-key", GOOD_KEY), ("x-api-key", GOOD_KEY)]),
+        ),
+        (
+            "bearer and api key",
+            get_models(&[("authorization", good), ("x-api-key", GOOD_KEY)]),
+        ),
         (
             "api key and session",
-            get_models(&[("x-api-key", GOOD_KEY), ("cookie", "ddf_session=session-good-0001")]),
+            get_models(&[
+                ("x-api-key", GOOD_KEY),
+                ("cookie", "ddf_session=session-good-0001"),
+            ]),
         ),
         (
             "two session cookies",
@@ -315,8 +367,16 @@ async fn h06_duplicate_and_misplaced_credentials() {
     for (name, request) in cases {
         let response = send(&app, request).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{name}");
-        assert_eq!(response.reason, Some(Reason::CredentialsAmbiguous), "{name}");
-        assert_eq!(response.header("www-authenticate"), Some(INVALID_REQUEST), "{name}");
+        assert_eq!(
+            response.reason,
+            Some(Reason::CredentialsAmbiguous),
+            "{name}"
+        );
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some(INVALID_REQUEST),
+            "{name}"
+        );
     }
 }
 
@@ -391,10 +451,14 @@ async fn h09_outages_are_503_and_never_count() {
         .build()
         .unwrap();
     let app = app(layer);
-    for reason in ["jwks_unavailable", "session_store_unavailable", "internal_error"] {
+    for reason in [
+        "jwks_unavailable",
+        "session_store_unavailable",
+        "internal_error",
+    ] {
         for _ in 0..15 {
             let token = bearer(&format!("fail-{reason}"));
-            let response = send(&app, get_models(&[("authorization", &token)])).await;
+            let response = send(&app, get_models(&[("authorization", token)])).await;
             assert!(response.status.is_server_error(), "{reason}");
         }
     }
@@ -458,7 +522,10 @@ async fn h12_unauthorized_post_never_reads_the_body() {
     let mut lacking = request(
         "POST",
         "/v1/query",
-        &[("content-type", "application/json"), ("x-api-key", GOOD_KEY)],
+        &[
+            ("content-type", "application/json"),
+            ("x-api-key", GOOD_KEY),
+        ],
     );
     *lacking.body_mut() = invalid_json();
     assert_eq!(send(&app, lacking).await.status, StatusCode::FORBIDDEN);
@@ -467,7 +534,10 @@ async fn h12_unauthorized_post_never_reads_the_body() {
     let mut allowed = request(
         "POST",
         "/v1/query",
-        &[("content-type", "application/json"), ("authorization", bearer(GOOD_TOKEN))],
+        &[
+            ("content-type", "application/json"),
+            ("authorization", bearer(GOOD_TOKEN)),
+        ],
     );
     *allowed.body_mut() = invalid_json();
     assert_eq!(send(&app, allowed).await.status, StatusCode::BAD_REQUEST);
@@ -475,7 +545,10 @@ async fn h12_unauthorized_post_never_reads_the_body() {
     let mut valid = request(
         "POST",
         "/v1/query",
-        &[("content-type", "application/json"), ("authorization", bearer(GOOD_TOKEN))],
+        &[
+            ("content-type", "application/json"),
+            ("authorization", bearer(GOOD_TOKEN)),
+        ],
     );
     *valid.body_mut() = Body::from(r#"{"prompt":"hi"}"#);
     let response = send(&app, valid).await;
@@ -489,7 +562,10 @@ async fn h13_only_real_preflights_bypass_and_only_when_enabled() {
         request(
             "OPTIONS",
             "/v1/models",
-            &[("origin", "https://app.example.test"), ("access-control-request-method", "GET")],
+            &[
+                ("origin", "https://app.example.test"),
+                ("access-control-request-method", "GET"),
+            ],
         )
     };
     let response = send(&app(layer()), preflight()).await;
@@ -505,17 +581,31 @@ async fn h13_only_real_preflights_bypass_and_only_when_enabled() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body_text(), "preflight");
 
-    let plain = request("OPTIONS", "/v1/models", &[("origin", "https://app.example.test")]);
+    let plain = request(
+        "OPTIONS",
+        "/v1/models",
+        &[("origin", "https://app.example.test")],
+    );
     assert_eq!(send(&app, plain).await.status, StatusCode::UNAUTHORIZED);
-    let get_with_origin = get_models(&[("origin", "https://app.example.test"), ("access-control-request-method", "GET")]);
-    assert_eq!(send(&app, get_with_origin).await.status, StatusCode::UNAUTHORIZED);
+    let get_with_origin = get_models(&[
+        ("origin", "https://app.example.test"),
+        ("access-control-request-method", "GET"),
+    ]);
+    assert_eq!(
+        send(&app, get_with_origin).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn h14_credential_headers_are_marked_sensitive() {
     let response = send(
         &app(layer()),
-        request("GET", "/v1/headers", &[("authorization", bearer(GOOD_TOKEN))]),
+        request(
+            "GET",
+            "/v1/headers",
+            &[("authorization", bearer(GOOD_TOKEN))],
+        ),
     )
     .await;
     assert_eq!(response.body_text(), "forged=[] sensitive=true");
@@ -559,9 +649,16 @@ async fn api_key_and_session_principals() {
 #[tokio::test]
 async fn invalid_api_key_and_session_challenges() {
     let app = app(all_sources_layer());
-    let response = send(&app, get_models(&[("x-api-key", "ffffffffffffffffffffffffffffffff")])).await;
+    let response = send(
+        &app,
+        get_models(&[("x-api-key", "ffffffffffffffffffffffffffffffff")]),
+    )
+    .await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(response.header_all("www-authenticate"), ["ApiKey realm=\"api\""]);
+    assert_eq!(
+        response.header_all("www-authenticate"),
+        ["ApiKey realm=\"api\""]
+    );
     assert_eq!(response.body_text(), fixture("bodies/invalid_api_key.json"));
 
     let response = send(&app, get_models(&[("cookie", "ddf_session=stale")])).await;
@@ -581,19 +678,33 @@ async fn invalid_api_key_and_session_challenges() {
 async fn require_extractor_checks_the_permission() {
     let app = app(all_sources_layer());
     let admin_cookie = format!("ddf_session={GOOD_SESSION}");
-    let response = send(&app, request("GET", "/v1/admin", &[("cookie", admin_cookie.as_str())])).await;
+    let response = send(
+        &app,
+        request("GET", "/v1/admin", &[("cookie", admin_cookie.as_str())]),
+    )
+    .await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body_text(), "user-0002");
 
-    let response = send(&app, request("GET", "/v1/admin", &[("authorization", bearer(GOOD_TOKEN))])).await;
+    let response = send(
+        &app,
+        request("GET", "/v1/admin", &[("authorization", bearer(GOOD_TOKEN))]),
+    )
+    .await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert_eq!(response.reason, Some(Reason::PermissionDenied));
-    assert_eq!(response.body_text(), fixture("bodies/insufficient_scope.json"));
+    assert_eq!(
+        response.body_text(),
+        fixture("bodies/insufficient_scope.json")
+    );
 }
 
 #[tokio::test]
 async fn require_extractor_without_authorizer_fails_closed() {
-    let layer = AuthLayer::builder().bearer(FixedAuthenticator).build().unwrap();
+    let layer = AuthLayer::builder()
+        .bearer(FixedAuthenticator)
+        .build()
+        .unwrap();
     let response = send(
         &app(layer),
         request("GET", "/v1/admin", &[("authorization", bearer(GOOD_TOKEN))]),
@@ -605,12 +716,15 @@ async fn require_extractor_without_authorizer_fails_closed() {
 
 #[tokio::test]
 async fn extractors_without_the_layer() {
-    let app = Router::new()
-        .route(
-            "/required",
-            get(|Authenticated(principal): Authenticated| async move { principal.subject().to_owned() }),
-        )
-        .route("/optional", get(whoami));
+    let app =
+        Router::new()
+            .route(
+                "/required",
+                get(|Authenticated(principal): Authenticated| async move {
+                    principal.subject().to_owned()
+                }),
+            )
+            .route("/optional", get(whoami));
     let response = send(&app, request("GET", "/required", &[])).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(response.header_all("www-authenticate"), [BEARER_CHALLENGE]);
@@ -634,7 +748,9 @@ async fn blocked_client_gets_429_before_authentication() {
     let peer = std::net::SocketAddr::from(([198, 51, 100, 20], 40_000));
     let with_peer = |token: &str| {
         let mut request = get_models(&[("authorization", bearer(token))]);
-        request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         request
     };
     for _ in 0..11 {
@@ -688,12 +804,20 @@ fn configuration_errors() {
         .credentials(config)
         .build()
         .unwrap_err();
-    assert_eq!(error, ConfigError::MissingAuthenticator { source_name: "api_key" });
+    assert_eq!(
+        error,
+        ConfigError::MissingAuthenticator {
+            source_name: "api_key"
+        }
+    );
     assert_eq!(
         error.to_string(),
         "credential source `api_key` is enabled but has no authenticator; set one or remove the source"
     );
-    assert_eq!(AuthLayer::builder().build().unwrap_err(), ConfigError::NoCredentialSource);
+    assert_eq!(
+        AuthLayer::builder().build().unwrap_err(),
+        ConfigError::NoCredentialSource
+    );
 }
 
 #[test]
@@ -702,7 +826,10 @@ fn credential_config_deserializes() {
         r#"{"sources":["api_key","bearer"],"session_cookie":"sid","max_header_bytes":4096}"#,
     )
     .unwrap();
-    assert_eq!(config.sources, Some(vec![CredentialKind::ApiKey, CredentialKind::Bearer]));
+    assert_eq!(
+        config.sources,
+        Some(vec![CredentialKind::ApiKey, CredentialKind::Bearer])
+    );
     assert_eq!(config.api_key_header, "x-api-key");
     assert_eq!(config.session_cookie, "sid");
     let unknown = serde_json::from_str::<CredentialConfig>(r#"{"cookie":"x"}"#);

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use ddf_rbac::{Clock, SystemClock};
+use governor::Quota;
 use governor::clock::Clock as GovernorClock;
 use governor::middleware::StateInformationMiddleware;
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed, StateStore};
-use governor::Quota;
 
 use super::{RateDecision, RateFuture, RateLimitConfig, RateLimiter};
 use crate::error::ConfigError;
@@ -44,12 +44,15 @@ impl StateStore for BoundedStates {
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        let state = self.states.get_with_by_ref(key, || Arc::new(InMemoryState::default()));
+        let state = self
+            .states
+            .get_with_by_ref(key, || Arc::new(InMemoryState::default()));
         state.measure_and_replace(&NotKeyed::NonKey, f)
     }
 }
 
-type Governor = governor::RateLimiter<String, BoundedStates, ClockAdapter, StateInformationMiddleware>;
+type Governor =
+    governor::RateLimiter<String, BoundedStates, ClockAdapter, StateInformationMiddleware>;
 
 /// An in-process GCRA rate limiter (the `governor` crate) whose per-key
 /// state lives in a bounded cache of at most `max_keys` entries.

@@ -109,7 +109,11 @@ impl RateLimitConfig {
             });
         }
         let name = self.policy_name.as_bytes();
-        if name.is_empty() || !name.iter().all(|&byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte)) {
+        if name.is_empty()
+            || !name
+                .iter()
+                .all(|&byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte))
+        {
             return Err(ConfigError::InvalidLimit {
                 setting: "policy_name",
                 requirement: "letters, digits, '-', '_' and '.'",
@@ -295,10 +299,16 @@ impl<S: fmt::Debug> fmt::Debug for RateLimitService<S> {
 /// Returns the budget key of a request; see the module documentation.
 fn rate_key(principal: Option<&Principal>, client: Option<std::net::IpAddr>) -> String {
     match principal {
-        Some(principal) if principal.method() == AuthMethod::ApiKey && principal.key_id().is_some() => {
+        Some(principal)
+            if principal.method() == AuthMethod::ApiKey && principal.key_id().is_some() =>
+        {
             format!("key:{}", principal.key_id().unwrap_or_default())
         }
-        Some(principal) => format!("sub:{}:{}", principal.method().as_str(), principal.subject()),
+        Some(principal) => format!(
+            "sub:{}:{}",
+            principal.method().as_str(),
+            principal.subject()
+        ),
         None => ClientKey::from_addr(client).as_str().to_owned(),
     }
 }
@@ -323,7 +333,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
 
-        let client = config.resolver.resolve(request.extensions(), request.headers());
+        let client = config
+            .resolver
+            .resolve(request.extensions(), request.headers());
         if let Some(address) = client {
             request.extensions_mut().insert(ClientAddr(address));
         }
@@ -341,11 +353,20 @@ where
             }
 
             let facts = RequestFacts::of(&request, client);
-            audit::rate_limited(&config.budget, &facts, request.extensions().get::<Principal>(), "limit");
+            audit::rate_limited(
+                &config.budget,
+                &facts,
+                request.extensions().get::<Principal>(),
+                "limit",
+            );
             crate::metrics::rate_limited("limit");
             let failure = AuthFailure::new(Reason::RateLimited)
                 .with_retry_after(decision.retry_after.unwrap_or(Duration::from_secs(1)));
-            let responder = request.extensions().get::<Responder>().cloned().unwrap_or_default();
+            let responder = request
+                .extensions()
+                .get::<Responder>()
+                .cloned()
+                .unwrap_or_default();
             let mut response = responder
                 .respond(&failure, is_grpc_request(request.headers()))
                 .map(ResponseBody::rejection);
@@ -362,7 +383,10 @@ fn add_headers<B>(
     decision: &RateDecision,
 ) {
     let reset = decision.reset.as_secs() + u64::from(decision.reset.subsec_nanos() > 0);
-    let state = format!("\"{}\";r={};t={}", quota.policy_name, decision.remaining, reset);
+    let state = format!(
+        "\"{}\";r={};t={}",
+        quota.policy_name, decision.remaining, reset
+    );
     let headers = response.headers_mut();
     headers.insert("ratelimit-policy", policy.clone());
     if let Ok(state) = HeaderValue::from_str(&state) {
@@ -389,7 +413,10 @@ mod tests {
         let zero = RateLimitConfig::new(0, Duration::from_secs(1));
         assert_eq!(
             zero.validate().unwrap_err(),
-            ConfigError::InvalidLimit { setting: "burst", requirement: "at least 1" }
+            ConfigError::InvalidLimit {
+                setting: "burst",
+                requirement: "at least 1"
+            }
         );
         let bad_name = RateLimitConfig {
             policy_name: "a\"b".into(),
@@ -397,7 +424,10 @@ mod tests {
         };
         assert!(matches!(
             bad_name.validate().unwrap_err(),
-            ConfigError::InvalidLimit { setting: "policy_name", .. }
+            ConfigError::InvalidLimit {
+                setting: "policy_name",
+                ..
+            }
         ));
     }
 }

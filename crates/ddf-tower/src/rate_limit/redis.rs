@@ -131,14 +131,20 @@ impl RedisRateLimiter {
         let mut invocation = self.script.key(format!("{}{key}", self.prefix));
         invocation.arg(interval).arg(self.config.burst);
         let invocation = invocation.invoke_async::<(i64, i64, i64, i64)>(&mut connection);
-        let (allowed, remaining, retry_after, reset) = tokio::time::timeout(self.timeout, invocation)
-            .await
-            .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "rate-limit script timed out")))??;
+        let (allowed, remaining, retry_after, reset) =
+            tokio::time::timeout(self.timeout, invocation)
+                .await
+                .map_err(|_| {
+                    redis::RedisError::from((redis::ErrorKind::Io, "rate-limit script timed out"))
+                })??;
         let micros = |value: i64| Duration::from_micros(u64::try_from(value).unwrap_or(0));
         Ok(if allowed == 1 {
             RateDecision::allow(u32::try_from(remaining).unwrap_or(0), micros(reset))
         } else {
-            RateDecision::deny(micros(retry_after).max(Duration::from_millis(1)), micros(reset))
+            RateDecision::deny(
+                micros(retry_after).max(Duration::from_millis(1)),
+                micros(reset),
+            )
         })
     }
 
@@ -148,8 +154,10 @@ impl RedisRateLimiter {
                 Ok(decision) => return decision,
                 Err(error) => {
                     let pause = u64::try_from(RETRY_REDIS_AFTER.as_millis()).unwrap_or(u64::MAX);
-                    self.redis_paused_until
-                        .store(self.elapsed_millis().saturating_add(pause), Ordering::Relaxed);
+                    self.redis_paused_until.store(
+                        self.elapsed_millis().saturating_add(pause),
+                        Ordering::Relaxed,
+                    );
                     // Only the error kind: Redis error text can quote the
                     // connection URL, which may carry a password.
                     tracing::warn!(

@@ -14,8 +14,8 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt};
 
 pub const GOOD_TOKEN: &str = "good.token.value";
 pub const GOOD_KEY: &str = "0123456789abcdef0123456789abcdef";
