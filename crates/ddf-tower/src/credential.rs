@@ -279,10 +279,7 @@ impl CredentialExtractor {
         }
         self.check_length(value)?;
         let bytes = trim_ows(value.as_bytes());
-        if !bytes
-            .iter()
-            .all(|&byte| byte == b' ' || byte.is_ascii_graphic())
-        {
+        if !is_visible_ascii_or_space(bytes) {
             return Err(AuthFailure::new(Reason::HeaderMalformed));
         }
         Ok(Some(bytes))
@@ -385,10 +382,32 @@ pub(crate) fn is_b64token(token: &[u8]) -> bool {
         .iter()
         .rposition(|&byte| byte != b'=')
         .map_or(0, |last| last + 1);
+    // A fold without early exit runs branch-free over long tokens.
     body_end > 0
-        && token[..body_end].iter().all(|&byte| {
-            byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        && token[..body_end].iter().fold(true, |valid, &byte| {
+            valid & B64TOKEN_BYTES[usize::from(byte)]
         })
+}
+
+/// Bytes allowed before the `=` padding of a `b64token`.
+static B64TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let value = byte as u8;
+        table[byte] = value.is_ascii_alphanumeric()
+            || matches!(value, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        byte += 1;
+    }
+    table
+};
+
+/// Returns whether every byte is SP or visible ASCII (0x20 to 0x7E).
+fn is_visible_ascii_or_space(bytes: &[u8]) -> bool {
+    // Branch-free so the compiler can vectorize it.
+    bytes.iter().fold(true, |valid, &byte| {
+        valid & (byte.wrapping_sub(0x20) < 0x5F)
+    })
 }
 
 fn trim_leading_spaces(bytes: &[u8]) -> &[u8] {
