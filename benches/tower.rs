@@ -27,7 +27,7 @@ use http::Request;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// A token of realistic length (a Keycloak access token is 800 to 1500
+/// Builds a token of realistic length (a Keycloak access token is 800 to 1500
 /// bytes); the trivial authenticator compares it and never decodes it.
 fn token() -> String {
     format!(
@@ -41,7 +41,7 @@ fn bare_app() -> Router {
     Router::new().route("/v1/query", get(|| async { "answer" }))
 }
 
-/// Which layers wrap the handler.
+/// The layers around the handler.
 #[derive(Clone, Copy)]
 struct Stack {
     rate_limit: bool,

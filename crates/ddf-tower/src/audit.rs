@@ -22,9 +22,9 @@
 //! the layers never hand the credential to this module.
 //!
 //! Failure events (`authn_fail`, `authz_fail`, `excess_rate_limit_exceeded`)
-//! are capped per second so a flood cannot flood the logs; the next event
-//! after a suppressed burst carries the number of dropped events in
-//! `suppressed`. Metrics stay exact.
+//! are capped per second, so a flood of bad requests cannot flood the logs.
+//! The next event after a suppressed burst carries the number of dropped
+//! events in `suppressed`. Metrics stay exact.
 
 use std::borrow::Cow;
 use std::net::IpAddr;

@@ -22,7 +22,7 @@ use crate::grpc::is_grpc_request;
 use crate::reason::Reason;
 use crate::responder::Responder;
 
-/// Decides whether a principal holds a permission such as `llm:query`.
+/// Decides whether a principal has a permission such as `llm:query`.
 ///
 /// Implement it for a compiled RBAC policy; closures
 /// `Fn(&Principal, &str) -> bool` implement it too. Implementations should
@@ -37,7 +37,7 @@ use crate::responder::Responder;
 /// assert!(!admins_only.allows(&user, "llm:query"));
 /// ```
 pub trait Authorize: Send + Sync + 'static {
-    /// Returns whether `principal` holds `permission`.
+    /// Returns whether `principal` has `permission`.
     fn allows(&self, principal: &Principal, permission: &str) -> bool;
 }
 

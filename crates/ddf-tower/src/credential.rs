@@ -107,7 +107,8 @@ impl CredentialKind {
     }
 }
 
-/// Where credentials are read from; deserializable from service configuration.
+/// Credential sources, names and size cap, deserializable from service
+/// configuration.
 ///
 /// ```
 /// use ddf_tower::CredentialConfig;

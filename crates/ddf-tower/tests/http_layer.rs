@@ -557,7 +557,7 @@ async fn h12_unauthorized_post_never_reads_the_body() {
 }
 
 #[tokio::test]
-async fn h13_only_real_preflights_bypass_and_only_when_enabled() {
+async fn h13_cors_preflight_bypass_is_opt_in() {
     let preflight = || {
         request(
             "OPTIONS",

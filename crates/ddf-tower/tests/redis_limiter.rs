@@ -9,7 +9,7 @@ use ddf_tower::{RateLimitConfig, RateLimiter, RedisRateLimiter};
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
-/// A key prefix no other test run uses.
+/// Returns a key prefix that no other test run uses.
 fn unique_prefix(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -79,7 +79,8 @@ async fn replicas_share_one_budget() {
         .query_async(&mut connection)
         .await
         .unwrap();
-    assert!(ttl > 0 && ttl <= 60_001, "{ttl}");
+    assert!(ttl > 0, "{ttl}");
+    assert!(ttl <= 60_001, "{ttl}");
     delete_prefix(&prefix).await;
 }
 

@@ -21,9 +21,9 @@ pub const GOOD_TOKEN: &str = "good.token.value";
 pub const GOOD_KEY: &str = "0123456789abcdef0123456789abcdef";
 pub const GOOD_SESSION: &str = "session-good-0001";
 
-/// Accepts exactly one bearer token, API key and session id; other values
-/// fail with the reason encoded in the token (`fail-<reason code>`) or with
-/// the kind's default invalid reason.
+/// Accepts exactly one bearer token, API key and session id. Other values
+/// fail with the reason named in the token (`fail-<reason code>`), or else
+/// with the kind's usual invalid reason.
 #[derive(Debug, Clone, Default)]
 pub struct FixedAuthenticator;
 
