@@ -12,7 +12,7 @@ use ddf_jwt::{
     ErrorKind, FetchErrorKind, FetchOutcome, JwtError, KeySource, RemoteJwks, RemoteJwksConfig,
 };
 use remote_support::{
-    BodyKind, Idp, Reply, TestKey, closed_address, clock, outcome, source, source_with,
+    BodyKind, Idp, Reply, TestKey, clock, closed_address, outcome, source, source_with,
     test_config, validator,
 };
 
@@ -44,10 +44,16 @@ async fn j03_cold_start_down_reports_jwks_unavailable() {
     let k1 = TestKey::new("k1");
     let validator = validator(keys.clone(), &clock);
 
-    assert_eq!(outcome(&validator, &k1.token("user-1")).await, "jwks_unavailable");
+    assert_eq!(
+        outcome(&validator, &k1.token("user-1")).await,
+        "jwks_unavailable"
+    );
     assert_eq!(kind(keys.refresh().await), ErrorKind::JwksUnavailable);
     assert_eq!(failure_reason(&keys), Some(FetchErrorKind::Connect));
-    assert_eq!(outcome(&validator, &k1.token("user-1")).await, "jwks_unavailable");
+    assert_eq!(
+        outcome(&validator, &k1.token("user-1")).await,
+        "jwks_unavailable"
+    );
 
     let status = keys.status();
     assert!(!status.usable);
@@ -80,7 +86,10 @@ async fn j03_background_retry_recovers_after_cold_start() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(keys.status().failure_count >= 2);
-    assert_eq!(outcome(&validator, &k1.token("user-1")).await, "jwks_unavailable");
+    assert_eq!(
+        outcome(&validator, &k1.token("user-1")).await,
+        "jwks_unavailable"
+    );
 
     // The provider comes up on the same port; no request triggers a fetch,
     // the background retries do.
@@ -124,7 +133,10 @@ async fn j04_outage_after_good_fetch_keeps_keys_until_max_stale() {
     clock.advance(Duration::from_secs(60 * 60));
     assert!(!keys.status().usable);
     assert_eq!(outcome(&validator, &token).await, "jwks_unavailable");
-    assert_eq!(keys.current().unwrap_err().kind(), ErrorKind::JwksUnavailable);
+    assert_eq!(
+        keys.current().unwrap_err().kind(),
+        ErrorKind::JwksUnavailable
+    );
 }
 
 #[tokio::test]
@@ -140,7 +152,11 @@ async fn j08_error_statuses_keep_previous_set() {
 
     for status in [500, 503, 404, 401, 403] {
         idp.set(JWKS, Reply::status(status, "Internal Server Error"));
-        assert_eq!(kind(keys.refresh().await), ErrorKind::JwksUnavailable, "{status}");
+        assert_eq!(
+            kind(keys.refresh().await),
+            ErrorKind::JwksUnavailable,
+            "{status}"
+        );
         assert_eq!(failure_reason(&keys), Some(FetchErrorKind::HttpStatus));
         assert_eq!(failure_status(&keys), Some(status));
         assert_eq!(outcome(&validator, &k1.token("user-1")).await, "accepted");
@@ -193,7 +209,10 @@ async fn j08_redirect_not_followed() {
         assert_eq!(kind(keys.refresh().await), ErrorKind::JwksUnavailable);
         assert_eq!(failure_reason(&keys), Some(FetchErrorKind::Redirect));
         assert_eq!(failure_status(&keys), Some(status));
-        assert_eq!(keys.current().unwrap_err().kind(), ErrorKind::JwksUnavailable);
+        assert_eq!(
+            keys.current().unwrap_err().kind(),
+            ErrorKind::JwksUnavailable
+        );
     }
     assert_eq!(elsewhere.total_hits(), 0);
 }
@@ -239,13 +258,41 @@ async fn j06_garbage_bodies_rejected_and_previous_set_kept() {
             FetchErrorKind::InvalidDocument,
         ),
         ("null", b"null".to_vec(), FetchErrorKind::InvalidDocument),
-        ("empty object", b"{}".to_vec(), FetchErrorKind::InvalidDocument),
-        ("keys null", br#"{"keys":null}"#.to_vec(), FetchErrorKind::InvalidDocument),
-        ("keys string", br#"{"keys":"x"}"#.to_vec(), FetchErrorKind::InvalidDocument),
-        ("keys object", br#"{"keys":{}}"#.to_vec(), FetchErrorKind::InvalidDocument),
-        ("keys [null]", br#"{"keys":[null]}"#.to_vec(), FetchErrorKind::NoUsableKeys),
-        ("truncated", br#"{"keys":[{"kty":"OKP","#.to_vec(), FetchErrorKind::InvalidDocument),
-        ("invalid utf-8", b"{\"keys\":[\"\xff\xfe\"]}".to_vec(), FetchErrorKind::InvalidDocument),
+        (
+            "empty object",
+            b"{}".to_vec(),
+            FetchErrorKind::InvalidDocument,
+        ),
+        (
+            "keys null",
+            br#"{"keys":null}"#.to_vec(),
+            FetchErrorKind::InvalidDocument,
+        ),
+        (
+            "keys string",
+            br#"{"keys":"x"}"#.to_vec(),
+            FetchErrorKind::InvalidDocument,
+        ),
+        (
+            "keys object",
+            br#"{"keys":{}}"#.to_vec(),
+            FetchErrorKind::InvalidDocument,
+        ),
+        (
+            "keys [null]",
+            br#"{"keys":[null]}"#.to_vec(),
+            FetchErrorKind::NoUsableKeys,
+        ),
+        (
+            "truncated",
+            br#"{"keys":[{"kty":"OKP","#.to_vec(),
+            FetchErrorKind::InvalidDocument,
+        ),
+        (
+            "invalid utf-8",
+            b"{\"keys\":[\"\xff\xfe\"]}".to_vec(),
+            FetchErrorKind::InvalidDocument,
+        ),
         (
             "deep nesting",
             format!(r#"{{"keys":{deep}}}"#).into_bytes(),
@@ -257,7 +304,11 @@ async fn j06_garbage_bodies_rejected_and_previous_set_kept() {
         idp.set(JWKS, Reply::json("").with_body(BodyKind::Bytes(body)));
         assert_eq!(kind(keys.refresh().await), ErrorKind::JwksInvalid, "{name}");
         assert_eq!(failure_reason(&keys), Some(expected), "{name}");
-        assert_eq!(outcome(&validator, &k1.token("user-1")).await, "accepted", "{name}");
+        assert_eq!(
+            outcome(&validator, &k1.token("user-1")).await,
+            "accepted",
+            "{name}"
+        );
         assert_eq!(keys.status().generation, generation, "{name}");
     }
 }
@@ -274,7 +325,10 @@ async fn j06_html_at_cold_start_is_unavailable_not_invalid_token() {
     let validator = validator(keys.clone(), &clock);
     assert_eq!(kind(keys.refresh().await), ErrorKind::JwksInvalid);
     let k1 = TestKey::new("k1");
-    assert_eq!(outcome(&validator, &k1.token("user-1")).await, "jwks_unavailable");
+    assert_eq!(
+        outcome(&validator, &k1.token("user-1")).await,
+        "jwks_unavailable"
+    );
     assert!(!keys.status().usable);
 }
 
@@ -481,7 +535,10 @@ async fn j15_older_failure_does_not_count_against_newer_success() {
     let status = keys.status();
     assert_eq!(status.consecutive_failures, 0);
     assert_eq!(status.failure_count, 1);
-    assert!(matches!(status.last_outcome, Some(FetchOutcome::Updated { .. })));
+    assert!(matches!(
+        status.last_outcome,
+        Some(FetchOutcome::Updated { .. })
+    ));
     assert!(status.usable);
 }
 
@@ -528,7 +585,10 @@ async fn cache_control_max_age_is_clamped() {
         ("max-age=86400", 3600),
         ("no-cache", 600),
     ] {
-        idp.set(JWKS, Reply::jwks(&[&k1]).with_header("cache-control", header));
+        idp.set(
+            JWKS,
+            Reply::jwks(&[&k1]).with_header("cache-control", header),
+        );
         keys.refresh().await.unwrap();
         let status = keys.status();
         assert_eq!(
@@ -559,7 +619,11 @@ async fn j17_plain_http_rejected_except_loopback_literals() {
         assert_eq!(error.kind(), ErrorKind::ConfigInvalid, "{url}");
         assert!(!error.to_string().contains("secret"), "{url}");
     }
-    for url in ["http://127.0.0.1:8080/jwks", "http://127.0.0.2/jwks", "http://[::1]/jwks"] {
+    for url in [
+        "http://127.0.0.1:8080/jwks",
+        "http://127.0.0.2/jwks",
+        "http://[::1]/jwks",
+    ] {
         RemoteJwks::builder(url)
             .danger_allow_http_loopback(true)
             .build()
@@ -639,7 +703,8 @@ async fn dropping_the_source_stops_background_retries() {
 async fn fetch_once_lists_skipped_entries() {
     let idp = Idp::start().await;
     let k1 = TestKey::new("k1");
-    let mut document: serde_json::Value = serde_json::from_str(&remote_support::jwks_document(&[&k1])).unwrap();
+    let mut document: serde_json::Value =
+        serde_json::from_str(&remote_support::jwks_document(&[&k1])).unwrap();
     document["keys"]
         .as_array_mut()
         .unwrap()
@@ -653,8 +718,72 @@ async fn fetch_once_lists_skipped_entries() {
     assert_eq!(keys.skipped()[0].kid.as_deref(), Some("enc-1"));
     assert_eq!(keys.skipped()[0].reason.as_str(), "encryption_key");
 
-    let error = RemoteJwks::fetch_once("http://127.0.0.1:1/jwks", &RemoteJwksConfig::default(), None)
-        .await
-        .unwrap_err();
+    let error = RemoteJwks::fetch_once(
+        "http://127.0.0.1:1/jwks",
+        &RemoteJwksConfig::default(),
+        None,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ConfigInvalid);
+}
+
+/// Collects formatted log lines.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn fetches_and_failures_are_logged_without_tokens() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let idp = Idp::start().await;
+    let k1 = TestKey::new("k1");
+    idp.set(JWKS, Reply::jwks(&[&k1]));
+    let clock = clock();
+    let keys = source(&idp.url(JWKS), &clock);
+    let validator = validator(keys.clone(), &clock);
+    keys.refresh().await.unwrap();
+    idp.set(JWKS, Reply::status(500, "boom"));
+    let token = k1.token_with_kid("unknown-kid", "user-1");
+    assert_eq!(outcome(&validator, &token).await, "key_not_found");
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let finished = text
+        .lines()
+        .find(|line| line.contains("JWKS fetch finished"))
+        .unwrap();
+    assert!(
+        finished.contains(&format!("url={}", idp.url(JWKS))),
+        "{finished}"
+    );
+    assert!(finished.contains("status=200"), "{finished}");
+    assert!(finished.contains("duration_ms="), "{finished}");
+    assert!(finished.contains("keys=1"), "{finished}");
+    let failed = text
+        .lines()
+        .find(|line| line.contains("JWKS fetch failed"))
+        .unwrap();
+    assert!(failed.contains("status=500"), "{failed}");
+    assert!(failed.contains("reason=\"http_status\""), "{failed}");
+    assert!(failed.contains("trigger=\"unknown_kid\""), "{failed}");
+    assert!(!text.contains(&token));
+    assert!(!text.contains(token.split('.').nth(2).unwrap()));
 }

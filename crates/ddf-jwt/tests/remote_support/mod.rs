@@ -157,7 +157,11 @@ impl Idp {
     /// Queues a reply used once, before the default.
     pub fn push(&self, path: &str, reply: Reply) {
         let mut routes = self.state.routes.lock().unwrap();
-        routes.entry(path.into()).or_default().queue.push_back(reply);
+        routes
+            .entry(path.into())
+            .or_default()
+            .queue
+            .push_back(reply);
     }
 
     /// Requests received on `path`.
