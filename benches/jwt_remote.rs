@@ -8,7 +8,10 @@
 //! Run: `cargo bench --bench jwt_remote -- --warm-up-time 1 --measurement-time 3`
 
 // `criterion_group!` defines an undocumented public function.
-#![expect(missing_docs, reason = "criterion_group! generates an undocumented function")]
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};

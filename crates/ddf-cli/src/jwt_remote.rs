@@ -6,7 +6,7 @@ use ddf_jwt::{
     DiscoveryConfig, ErrorKind, JwtError, KeySet, RemoteJwks, RemoteJwksBuilder, RemoteJwksConfig,
 };
 
-/// Why remote keys could not be loaded.
+/// Failure to load remote keys.
 pub(crate) enum RemoteError {
     /// The URL or option is unusable (exit code 2).
     Usage(String),

@@ -113,9 +113,9 @@ fn verify_with_discovery() {
     let fixture = fixture();
     let routes = Routes::default();
     let base = serve(Arc::clone(&routes));
-    // The token's issuer is https; the provider here is the loopback server,
-    // so the discovery document names the loopback base as its issuer and
-    // the token must then fail the issuer check.
+    // The provider here is the loopback server, so its discovery document
+    // names the loopback base as issuer. The token's https issuer then fails
+    // the check unless --issuer names it.
     routes.lock().unwrap().insert(
         "/realm/.well-known/openid-configuration".into(),
         (

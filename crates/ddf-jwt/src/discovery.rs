@@ -12,7 +12,7 @@ use crate::remote::fetch::{self, FetchError, FetchErrorKind, Fetched};
 /// The path appended to the issuer (or base URL) to find the document.
 pub const WELL_KNOWN_PATH: &str = "/.well-known/openid-configuration";
 
-/// Where and for which issuer to run OIDC discovery.
+/// OIDC discovery settings: the issuer and where to fetch its document.
 ///
 /// The document must name exactly the configured issuer. It may be fetched
 /// from another base URL, for a provider reached through an internal host
@@ -44,7 +44,7 @@ pub struct DiscoveryConfig {
 pub struct ProviderMetadata {
     /// The issuer; equal to the configured one once discovery succeeded.
     pub issuer: String,
-    /// Where the provider publishes its signing keys.
+    /// URL of the provider's signing keys (JWKS).
     pub jwks_uri: String,
     /// Signature algorithms the provider may use for ID tokens.
     #[serde(default)]

@@ -137,7 +137,7 @@ impl RemoteJwksBuilder {
         self
     }
 
-    /// Sets the least time between fetches caused by unknown `kid`s.
+    /// Sets the minimum time between fetches caused by unknown `kid`s.
     /// Default 30 s.
     #[must_use]
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
@@ -259,8 +259,8 @@ impl RemoteJwks {
 
     /// Fetches one JWKS document with the caps and deadline of `config` and
     /// parses it, without caching: for tools that list what a URL serves.
-    /// The returned set may be empty; [`KeySet::skipped`] says why each
-    /// entry was not loaded.
+    /// The returned set may be empty; [`KeySet::skipped`] lists each
+    /// entry that was not loaded, with the reason.
     ///
     /// # Errors
     ///
@@ -436,7 +436,7 @@ impl KeySource for RemoteJwks {
     }
 }
 
-/// Why a fetch started, for logs.
+/// Cause of a fetch, for logs.
 #[derive(Debug, Clone, Copy)]
 enum Trigger {
     Background,
@@ -531,7 +531,7 @@ impl Inner {
         self.start_locked(&mut flight, trigger)
     }
 
-    /// Spawns a fetch and makes it the one in flight; the caller holds the
+    /// Spawns a fetch and makes it the one in flight. The caller holds the
     /// flight lock, so the task cannot clear its slot before it is set.
     fn start_locked(self: &Arc<Self>, flight: &mut Flight, trigger: Trigger) -> SharedFetch {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst) + 1;
@@ -758,8 +758,8 @@ impl Inner {
             }
             Err(error) => {
                 record.failure_count += 1;
-                // A failure of a fetch that started before the last
-                // success says nothing about the provider now.
+                // A fetch that started before the last success is outdated,
+                // so its failure does not count as a current failure.
                 if seq > record.last_success_seq {
                     record.consecutive_failures = record.consecutive_failures.saturating_add(1);
                     record.retry_after = error.retry_after.map(|delay| delay.min(MAX_RETRY_AFTER));
@@ -846,8 +846,8 @@ impl Inner {
     }
 }
 
-/// The background loop: fetch when due, sleep otherwise. It upgrades its
-/// `Weak` only while deciding or starting a fetch.
+/// Runs the background loop: fetch when due, sleep otherwise. It upgrades
+/// its `Weak` only while deciding or starting a fetch.
 async fn background(weak: Weak<Inner>) {
     loop {
         let (delay, completed) = {

@@ -97,7 +97,7 @@ async fn j02_unknown_kid_served_from_negative_cache() {
     assert_eq!(outcome(&validator, &ghost).await, "key_not_found");
     assert_eq!(idp.hits(JWKS), 2);
 
-    // After the cooldown the same kid is answered from the negative cache.
+    // After the cooldown the negative cache still covers the same kid.
     clock.advance(Duration::from_secs(31));
     assert_eq!(outcome(&validator, &ghost).await, "key_not_found");
     assert_eq!(idp.hits(JWKS), 2);

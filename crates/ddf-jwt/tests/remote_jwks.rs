@@ -477,8 +477,8 @@ async fn j15_older_response_never_replaces_newer() {
     let k1 = TestKey::new("k1");
     let k2 = TestKey::new("k2");
     idp.push(JWKS, Reply::jwks(&[&k1]));
-    // The second request answers late with the old set; the third at once
-    // with the rotated one.
+    // The second request gets the old set late; the third gets the rotated
+    // set at once.
     idp.push(
         JWKS,
         Reply::jwks(&[&k1]).delayed(Duration::from_millis(400)),

@@ -14,7 +14,7 @@ pub const MAX_STALE_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
 /// misbehaving server cannot stop refreshes for days.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(10 * 60);
 
-/// How a [`crate::RemoteJwks`] fetches and caches a JWKS.
+/// Fetch and cache settings of a [`crate::RemoteJwks`].
 ///
 /// In configuration files every duration is a number of seconds under a
 /// name ending in `_seconds` (fractions allowed):
@@ -61,7 +61,7 @@ pub struct RemoteJwksConfig {
     /// (last known good). Default 1 hour; at most [`MAX_STALE_LIMIT`].
     #[serde(rename = "max_stale_seconds", deserialize_with = "seconds")]
     pub max_stale: Duration,
-    /// Least time between two fetches caused by tokens naming an unknown
+    /// Minimum time between two fetches caused by tokens naming an unknown
     /// `kid`, however many such tokens arrive. Default 30 s.
     #[serde(rename = "unknown_kid_cooldown_seconds", deserialize_with = "seconds")]
     pub unknown_kid_cooldown: Duration,

@@ -30,10 +30,10 @@ pub enum FetchErrorKind {
     Connect,
     /// The fetch did not finish within the configured total deadline.
     Timeout,
-    /// The server answered with a redirect; redirects are never followed.
+    /// The server returned a redirect, which is never followed.
     Redirect,
-    /// The server answered with a status other than 200 (or 304 to a
-    /// conditional request).
+    /// The server returned a status other than 200 (or 304 to a conditional
+    /// request).
     HttpStatus,
     /// The body is larger than the configured cap.
     BodyTooLarge,
