@@ -1,24 +1,26 @@
 //! `ddf-auth jwt verify|inspect` and `ddf-auth jwks show`.
 
 use std::io::{Read as _, Write as _};
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use ddf_jwt::{
-    Algorithm, IssuerConfig, JwksOptions, JwtError, KeySet, Profile, StaticKeySource,
+    Algorithm, IssuerConfig, JwksOptions, JwtError, KeySet, KeySource, Profile, StaticKeySource,
     UnverifiedToken, Validator,
 };
 use ddf_rbac::{ManualClock, SystemClock};
 use serde_json::{Value, json};
+
+use crate::jwt_remote::{self, RemoteError};
 
 /// JWT subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum JwtCommand {
     /// Generates a signing key: PKCS#8 PEM private key and public JWK.
     Keygen(crate::keygen::KeygenArgs),
-    /// Verifies a token against a JWKS file and prints the principal and
-    /// claims as JSON.
+    /// Verifies a token against a JWKS file, a JWKS URL or the keys found by
+    /// OIDC discovery, and prints the principal and claims as JSON.
     Verify(VerifyArgs),
     /// Prints a token's header and claims WITHOUT verifying them.
     Inspect {
@@ -30,22 +32,34 @@ pub(crate) enum JwtCommand {
 /// JWKS subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum JwksCommand {
-    /// Lists the usable keys of a JWKS file and the entries skipped, with reasons.
+    /// Lists the usable keys of a JWKS file or URL and the entries skipped, with reasons.
     Show {
-        /// Path of the JWKS document.
-        file: PathBuf,
+        /// Path or https URL of the JWKS document.
+        #[arg(value_name = "URL|FILE")]
+        file: String,
+        /// Allows plain http to loopback IP literals such as 127.0.0.1 (tests and local development only).
+        #[arg(long)]
+        allow_http_loopback: bool,
     },
 }
 
 /// Arguments of `jwt verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// JWKS file holding the issuer's public keys.
-    #[arg(long, value_name = "FILE")]
-    jwks: PathBuf,
-    /// Exact expected `iss` value.
-    #[arg(long, value_name = "ISS")]
-    issuer: String,
+    /// JWKS file or https URL holding the issuer's public keys.
+    #[arg(long, value_name = "URL|FILE", required_unless_present = "discover")]
+    jwks: Option<String>,
+    /// Finds the JWKS by OIDC discovery at ISSUER_URL/.well-known/openid-configuration;
+    /// the document must name this exact issuer. Also the default for --issuer.
+    #[arg(long, value_name = "ISSUER_URL", conflicts_with = "jwks")]
+    discover: Option<String>,
+    /// Allows plain http to loopback IP literals such as 127.0.0.1 for --jwks
+    /// and --discover (tests and local development only).
+    #[arg(long)]
+    allow_http_loopback: bool,
+    /// Exact expected `iss` value. Default: the --discover issuer.
+    #[arg(long, value_name = "ISS", required_unless_present = "discover")]
+    issuer: Option<String>,
     /// Accepted audience; repeat for several. None: the token must not carry `aud`.
     #[arg(long = "audience", value_name = "AUD")]
     audiences: Vec<String>,
@@ -78,7 +92,10 @@ pub(crate) fn run_jwt(command: JwtCommand) -> ExitCode {
 
 pub(crate) fn run_jwks(command: JwksCommand) -> ExitCode {
     match command {
-        JwksCommand::Show { file } => show(&file),
+        JwksCommand::Show {
+            file,
+            allow_http_loopback,
+        } => show(&file, allow_http_loopback),
     }
 }
 
@@ -117,12 +134,6 @@ fn verify(args: VerifyArgs) -> ExitCode {
         Ok(token) => token,
         Err(message) => return usage_error(&message),
     };
-    let document = match std::fs::read(&args.jwks) {
-        Ok(document) => document,
-        Err(error) => {
-            return usage_error(&format!("cannot read {}: {error}", args.jwks.display()));
-        }
-    };
     let profile: Profile = match args.profile.parse() {
         Ok(profile) => profile,
         Err(error) => return usage_error(&error.to_string()),
@@ -138,12 +149,27 @@ fn verify(args: VerifyArgs) -> ExitCode {
         algorithms.push(Algorithm::RS256);
     }
 
-    let (source, _skipped) =
-        match StaticKeySource::from_jwks_json_with(document, &JwksOptions::default()) {
-            Ok(loaded) => loaded,
-            Err(error) => return check_failed(&error),
-        };
-    let mut issuer = IssuerConfig::new(args.issuer, source)
+    let source: Arc<dyn KeySource> = match (args.jwks.as_deref(), args.discover.as_deref()) {
+        (Some(file), None) if !jwt_remote::is_url(file) => {
+            let document = match std::fs::read(file) {
+                Ok(document) => document,
+                Err(error) => return usage_error(&format!("cannot read {file}: {error}")),
+            };
+            match StaticKeySource::from_jwks_json_with(document, &JwksOptions::default()) {
+                Ok((source, _skipped)) => Arc::new(source),
+                Err(error) => return check_failed(&error),
+            }
+        }
+        (url, discover) => match jwt_remote::load_source(url, discover, args.allow_http_loopback) {
+            Ok(source) => Arc::new(source),
+            Err(RemoteError::Usage(message)) => return usage_error(&message),
+            Err(RemoteError::Failed(error)) => return check_failed(&error),
+        },
+    };
+    let Some(issuer) = args.issuer.or(args.discover) else {
+        return usage_error("give --issuer ISS");
+    };
+    let mut issuer = IssuerConfig::with_shared_keys(issuer, source)
         .algorithms(algorithms)
         .profile(profile)
         .leeway_seconds(args.leeway);
@@ -195,12 +221,23 @@ fn inspect(argument: &str) -> ExitCode {
     }
 }
 
-fn show(file: &PathBuf) -> ExitCode {
-    let document = match std::fs::read(file) {
-        Ok(document) => document,
-        Err(error) => return usage_error(&format!("cannot read {}: {error}", file.display())),
+fn show(file: &str, allow_http_loopback: bool) -> ExitCode {
+    let loaded = if jwt_remote::is_url(file) {
+        match jwt_remote::fetch_key_set(file, allow_http_loopback) {
+            Ok(keys) => {
+                let skipped = keys.skipped().to_vec();
+                Ok((keys, skipped))
+            }
+            Err(RemoteError::Usage(message)) => return usage_error(&message),
+            Err(RemoteError::Failed(error)) => Err(error),
+        }
+    } else {
+        match std::fs::read(file) {
+            Ok(document) => KeySet::from_jwks_json(document),
+            Err(error) => return usage_error(&format!("cannot read {file}: {error}")),
+        }
     };
-    match KeySet::from_jwks_json(document) {
+    match loaded {
         Ok((keys, skipped)) => {
             let keys: Vec<Value> = keys
                 .keys()

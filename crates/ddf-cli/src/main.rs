@@ -5,6 +5,7 @@
 
 mod apikey;
 mod jwt;
+mod jwt_remote;
 mod keygen;
 mod policy;
 

@@ -11,7 +11,9 @@
 //! - [`KeySet`]: parsed keys from a JWKS document, PEM public keys or HMAC
 //!   secrets; unsuitable JWKS entries are skipped and reported ([`SkippedKey`]).
 //! - [`KeySource`]: where an issuer's current keys come from;
-//!   [`StaticKeySource`] holds keys that never change.
+//!   [`StaticKeySource`] holds keys that never change; [`RemoteJwks`]
+//!   (feature `remote`, on by default) fetches a JWKS over HTTPS, directly
+//!   or through OIDC discovery ([`DiscoveryConfig`]), and keeps it fresh.
 //! - [`JwtError`]: every failure, with a stable reason code from
 //!   [`JwtError::kind`].
 //! - [`issue`]: signing the service's own tokens with a rotating keyring,
@@ -60,11 +62,15 @@ mod cache;
 mod claims;
 mod compact;
 mod config;
+#[cfg(feature = "remote")]
+mod discovery;
 mod error;
 pub mod issue;
 mod json;
 mod keys;
 mod profile;
+#[cfg(feature = "remote")]
+mod remote;
 mod source;
 mod validator;
 
@@ -74,11 +80,18 @@ pub use config::{
     ClaimCheckFn, DEFAULT_LEEWAY_SECONDS, IssuerConfig, IssuerSettings, MAX_LEEWAY_SECONDS,
     TENANT_PLACEHOLDER,
 };
+#[cfg(feature = "remote")]
+pub use discovery::{DiscoveryConfig, ProviderMetadata, WELL_KNOWN_PATH};
 pub use error::{ErrorKind, JwtError, MalformedReason, SkipReason};
 pub use keys::{
     JwksOptions, KeyFingerprint, KeySet, KeySetBuilder, MAX_RSA_BITS, MIN_RSA_BITS, SkippedKey,
     VerifyingKey,
 };
 pub use profile::Profile;
+#[cfg(feature = "remote")]
+pub use remote::{
+    FetchErrorKind, FetchOutcome, JwksStatus, MAX_STALE_LIMIT, RemoteJwks, RemoteJwksBuilder,
+    RemoteJwksConfig,
+};
 pub use source::{KeySetFuture, KeySource, StaticKeySource};
 pub use validator::{MAX_CANDIDATE_KEYS, Validator, ValidatorBuilder, VerifiedToken};

@@ -173,7 +173,7 @@ fn cache_stops_serving_when_the_key_leaves_the_set() {
 }
 
 #[test]
-fn cache_never_serves_past_expiry() {
+fn j18_cache_never_serves_past_expiry() {
     let source = SwappableSource::new(KeySet::from_jwks_json(jwks()).unwrap().0);
     let clock = ManualClock::at_unix_seconds(NOW);
     let validator = cached_validator(source, clock.clone());
@@ -187,7 +187,7 @@ fn cache_never_serves_past_expiry() {
 }
 
 #[test]
-fn cache_is_keyed_by_policy() {
+fn j18_cache_is_keyed_by_policy() {
     // Two validators with different audiences share nothing; a token
     // accepted by one is still checked by the other.
     let source = SwappableSource::new(KeySet::from_jwks_json(jwks()).unwrap().0);
