@@ -24,6 +24,7 @@
 
 use std::collections::BTreeMap;
 use std::error::Error;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -320,9 +321,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let stack = &state.stack;
     let mut text = String::new();
     let mut counter = |name: &str, help: &str, value: u64| {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-        ));
+        );
     };
     counter(
         "llm_gateway_queries_total",
@@ -368,10 +370,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
     text.push_str("# TYPE llm_gateway_jwks_keys gauge\n");
     for (issuer, kids) in stack.key_ids() {
         let issuer = issuer.replace(['\\', '"', '\n'], "_");
-        text.push_str(&format!(
-            "llm_gateway_jwks_keys{{issuer=\"{issuer}\"}} {}\n",
+        let _ = writeln!(
+            text,
+            "llm_gateway_jwks_keys{{issuer=\"{issuer}\"}} {}",
             kids.len()
-        ));
+        );
     }
     (
         [(
@@ -473,15 +476,12 @@ async fn delete_user(
         Ok(count) => count,
         Err(error) => return session_error(error.kind()),
     };
-    let keys = match stack.api_keys().revoke_owner(&subject).await {
-        Ok(count) => count,
-        Err(_) => {
-            return error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "The API-key store is unavailable. Retry later.",
-            );
-        }
+    let Ok(keys) = stack.api_keys().revoke_owner(&subject).await else {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "The API-key store is unavailable. Retry later.",
+        );
     };
     state.counters.users_deleted.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(

@@ -204,9 +204,9 @@ pub struct RateLimitSection {
 impl Default for RateLimitSection {
     fn default() -> Self {
         let mut per_client = RateLimitConfig::new(600, std::time::Duration::from_secs(60));
-        per_client.policy_name = "per-client".to_owned();
+        "per-client".clone_into(&mut per_client.policy_name);
         let mut per_principal = RateLimitConfig::new(120, std::time::Duration::from_secs(60));
-        per_principal.policy_name = "per-principal".to_owned();
+        "per-principal".clone_into(&mut per_principal.policy_name);
         Self {
             per_client,
             per_principal,

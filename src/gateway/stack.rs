@@ -320,15 +320,14 @@ fn remote_jwks(entry: &IssuerEntry) -> Result<RemoteJwks, GatewayError> {
     // test (or the development issuer) is; never to a host name.
     config.danger_allow_http_loopback =
         is_http_loopback(&entry.issuer) && is_http_loopback(fetched_from);
-    let builder = match &entry.jwks_uri {
-        Some(uri) => RemoteJwks::builder(uri.clone()),
-        None => {
-            let mut discovery = DiscoveryConfig::new(entry.issuer.clone());
-            if let Some(base) = &entry.discovery_base_url {
-                discovery = discovery.base_url(base.clone());
-            }
-            RemoteJwks::from_discovery(discovery)
+    let builder = if let Some(uri) = &entry.jwks_uri {
+        RemoteJwks::builder(uri.clone())
+    } else {
+        let mut discovery = DiscoveryConfig::new(entry.issuer.clone());
+        if let Some(base) = &entry.discovery_base_url {
+            discovery = discovery.base_url(base.clone());
         }
+        RemoteJwks::from_discovery(discovery)
     };
     builder
         .config(config)
@@ -390,17 +389,15 @@ fn memory_backends(config: &GatewayConfig) -> Result<Backends, GatewayError> {
 }
 
 fn session_key(text: Option<&str>, name: &str) -> Result<SessionKey, GatewayError> {
-    match text {
-        Some(text) => SessionKey::from_base64(text)
-            .map_err(|error| GatewayError::build("session encryption key", error)),
-        None => {
-            tracing::warn!(
-                setting = name,
-                "no session key configured; generated one, so sessions end when the gateway restarts"
-            );
-            SessionKey::generate().map_err(|error| GatewayError::build("session key", error))
-        }
+    if let Some(text) = text {
+        return SessionKey::from_base64(text)
+            .map_err(|error| GatewayError::build("session encryption key", error));
     }
+    tracing::warn!(
+        setting = name,
+        "no session key configured; generated one, so sessions end when the gateway restarts"
+    );
+    SessionKey::generate().map_err(|error| GatewayError::build("session key", error))
 }
 
 fn redis_backends(redis: &RedisSection, config: &GatewayConfig) -> Result<Backends, GatewayError> {

@@ -375,10 +375,16 @@ impl Config {
                 crate::metrics::authentication("success", None, started.elapsed());
                 request.extensions_mut().insert(principal);
                 let mut response = call_inner(&mut inner, request).await?;
+                // Headers the inner service set win: a handler that logs
+                // out clears the cookie, and a refresh must not re-set it.
                 if !response_headers.is_empty() {
                     let headers = response.headers_mut();
-                    for (name, value) in &response_headers {
-                        headers.append(name, value.clone());
+                    for name in response_headers.keys() {
+                        if !headers.contains_key(name) {
+                            for value in response_headers.get_all(name) {
+                                headers.append(name, value.clone());
+                            }
+                        }
                     }
                 }
                 Ok(response)

@@ -103,8 +103,9 @@ impl<T: Authenticate + ?Sized> Authenticate for Box<T> {
 pub struct AuthOutcome {
     /// The authenticated principal.
     pub principal: Principal,
-    /// Headers appended to the inner service's response, such as a
-    /// `Set-Cookie` that extends a session. Rejections never carry them.
+    /// Headers added to the inner service's response, such as a
+    /// `Set-Cookie` that extends a session. A header the inner service set
+    /// itself is left alone; rejections never carry these headers.
     pub response_headers: HeaderMap,
 }
 
