@@ -65,7 +65,7 @@ struct AppState {
 struct Settings {
     model: String,
     max_tokens: u32,
-    temperature: f32,
+    temperature: f64,
 }
 
 #[derive(Default)]
@@ -309,7 +309,7 @@ async fn write_config(
         previous_model = %previous.model,
         model = %settings.model,
         max_tokens = settings.max_tokens,
-        temperature = f64::from(settings.temperature),
+        temperature = settings.temperature,
         "configuration changed"
     );
     Json(settings).into_response()

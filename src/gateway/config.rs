@@ -543,6 +543,21 @@ rate_limits:
     }
 
     #[test]
+    fn committed_template_parses() {
+        let template = include_str!("../../config/gateway.template.yaml");
+        let config = GatewayConfig::from_yaml_with_env(template, &env_with_digest).unwrap();
+        assert_eq!(config.issuers[0].audiences, ["llm-gateway"]);
+        assert_eq!(config.api_keys[0].id, "indexer-2026-12");
+        assert!(config.policy.is_some());
+        assert_eq!(config.listen_addr().unwrap().to_string(), DEFAULT_LISTEN);
+        assert!(config.redis.as_ref().unwrap().url.is_empty());
+    }
+
+    fn env_with_digest(name: &str) -> Option<String> {
+        (name == "INDEXER_API_KEY_SHA256").then(|| env("DIGEST").unwrap())
+    }
+
+    #[test]
     fn empty_and_unknown() {
         let config = GatewayConfig::from_yaml_with_env("", &env).unwrap();
         assert!(config.uses_dev_issuer());

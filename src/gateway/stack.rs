@@ -297,9 +297,11 @@ impl Stack {
         RequirePermissionLayer::new(permission, self.policy.clone())
     }
 
-    /// The per-address rate limit, placed before authentication.
+    /// The per-address rate limit, placed before authentication. Allowed
+    /// responses carry only the per-principal `RateLimit` headers, which
+    /// name the budget a client actually spends.
     pub fn per_client_rate_limit(&self) -> RateLimitLayer {
-        self.per_client.clone()
+        self.per_client.clone().headers_on_success(false)
     }
 
     /// The per-principal rate limit, placed after authentication.
