@@ -328,7 +328,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     };
     counter(
         "llm_gateway_queries_total",
-        "Queries answered.",
+        "Queries processed.",
         counters.queries.load(Ordering::Relaxed),
     );
     counter(

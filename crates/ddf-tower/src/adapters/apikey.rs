@@ -24,7 +24,7 @@ impl Authenticate for ApiKeyVerifier {
 
 /// Returns the failure for an API-key error: `api_key_invalid` (401) for a
 /// rejected key, `api_key_store_unavailable` (503, never counted as a failed
-/// authentication) when the store did not answer, and `internal_error` for
+/// authentication) when the store did not respond, and `internal_error` for
 /// the management errors that verification never returns.
 pub fn api_key_failure(error: &ApiKeyError) -> AuthFailure {
     let reason = match error.kind() {

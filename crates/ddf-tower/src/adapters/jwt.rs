@@ -28,7 +28,7 @@ impl Authenticate for Validator {
 /// Kinds with a reason of the same code map to it. The others:
 /// `claim_mismatch` is `claim_malformed` (a claim with a value that is not
 /// allowed), `key_invalid` and `config_invalid` are `key_not_found` (no
-/// usable key verified the token; all three answer 401 `invalid_token`), and
+/// usable key verified the token, so all three return 401 `invalid_token`), and
 /// `jwks_invalid` is `jwks_unavailable` (503: the issuer published no usable
 /// keys, which is the service's problem, not the client's).
 pub fn jwt_reason(kind: ErrorKind) -> Reason {
