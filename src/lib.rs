@@ -11,6 +11,9 @@
 //! | [`session`] | `ddf-session` | encrypted sessions in memory or Redis |
 //! | [`tower`] | `ddf-tower` | tower layers and axum extractors that tie the above together |
 //!
+//! The `gateway` feature (off by default) adds [`gateway`]: the
+//! configuration file and stack assembly shared by the example gateways.
+//!
 //! # Example
 //!
 //! ```
@@ -26,6 +29,8 @@ pub use ddf_rbac::Principal;
 
 #[cfg(feature = "apikey")]
 pub use ddf_apikey as apikey;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 #[cfg(feature = "jwt")]
 pub use ddf_jwt as jwt;
 #[cfg(feature = "session")]

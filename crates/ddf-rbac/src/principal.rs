@@ -77,6 +77,26 @@ impl Principal {
         }
     }
 
+    /// Replaces how the principal authenticated, keeping every other field.
+    ///
+    /// A session stores the principal of the credential it was created with;
+    /// on later requests the principal is the same, but it authenticated with
+    /// the session cookie.
+    ///
+    /// ```
+    /// use ddf_rbac::{AuthMethod, Principal};
+    ///
+    /// let principal = Principal::new("user-1", AuthMethod::Jwt).with_roles(["user"]);
+    /// let from_session = principal.with_method(AuthMethod::Session);
+    /// assert_eq!(from_session.method(), AuthMethod::Session);
+    /// assert!(from_session.has_role("user"));
+    /// ```
+    #[must_use]
+    pub fn with_method(mut self, method: AuthMethod) -> Self {
+        self.method = method;
+        self
+    }
+
     /// Sets the issuer that vouched for the subject (the JWT `iss`).
     #[must_use]
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {

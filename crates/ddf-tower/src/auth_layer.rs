@@ -324,7 +324,7 @@ where
 
 /// The result of authenticating one request.
 enum Decision {
-    Authenticated(Principal),
+    Authenticated(Principal, HeaderMap),
     Anonymous,
     Rejected(Option<CredentialKind>, AuthFailure),
 }
@@ -370,11 +370,24 @@ impl Config {
         let decision = self.decide(request.headers(), request.uri()).await;
         let facts = RequestFacts::of(&request, client);
         match decision {
-            Decision::Authenticated(principal) => {
+            Decision::Authenticated(principal, response_headers) => {
                 audit::authn_success(&facts, &principal);
                 crate::metrics::authentication("success", None, started.elapsed());
                 request.extensions_mut().insert(principal);
-                call_inner(&mut inner, request).await
+                let mut response = call_inner(&mut inner, request).await?;
+                // Headers the inner service set win: a handler that logs
+                // out clears the cookie, and a refresh must not re-set it.
+                if !response_headers.is_empty() {
+                    let headers = response.headers_mut();
+                    for name in response_headers.keys() {
+                        if !headers.contains_key(name) {
+                            for value in response_headers.get_all(name) {
+                                headers.append(name, value.clone());
+                            }
+                        }
+                    }
+                }
+                Ok(response)
             }
             Decision::Anonymous => {
                 crate::metrics::authentication("anonymous", None, started.elapsed());
@@ -443,9 +456,9 @@ impl Config {
             // `build` checked that every enabled source has an authenticator.
             return Decision::Rejected(Some(kind), AuthFailure::new(Reason::InternalError));
         };
-        let verification = async move { authenticator.authenticate(credential).await };
+        let verification = async move { authenticator.authenticate_outcome(credential).await };
         match AssertUnwindSafe(verification).catch_unwind().await {
-            Ok(Ok(principal)) => Decision::Authenticated(principal),
+            Ok(Ok(outcome)) => Decision::Authenticated(outcome.principal, outcome.response_headers),
             Ok(Err(failure)) => Decision::Rejected(Some(kind), failure),
             Err(_panic) => {
                 // The payload is dropped unread: a panic message could quote

@@ -1,10 +1,13 @@
 //! The trait that credential crates implement to plug into [`AuthLayer`](crate::AuthLayer).
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use ddf_rbac::Principal;
+use http::HeaderMap;
 
 use crate::credential::Credential;
 use crate::failure::AuthFailure;
@@ -54,17 +57,127 @@ pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, AuthFail
 pub trait Authenticate: Send + Sync + 'static {
     /// Verifies `credential`.
     fn authenticate<'a>(&'a self, credential: Credential<'a>) -> AuthFuture<'a>;
+
+    /// Verifies `credential` and returns, besides the principal, headers to
+    /// add to the response of a successful request.
+    ///
+    /// [`AuthLayer`](crate::AuthLayer) calls this method. The default calls
+    /// [`authenticate`](Self::authenticate) and adds no headers; a session
+    /// authenticator overrides it to send the cookie again after a refresh.
+    fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
+        OutcomeFuture::principal(self.authenticate(credential))
+    }
 }
 
 impl<T: Authenticate + ?Sized> Authenticate for Arc<T> {
     fn authenticate<'a>(&'a self, credential: Credential<'a>) -> AuthFuture<'a> {
         (**self).authenticate(credential)
     }
+
+    fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
+        (**self).authenticate_outcome(credential)
+    }
 }
 
 impl<T: Authenticate + ?Sized> Authenticate for Box<T> {
     fn authenticate<'a>(&'a self, credential: Credential<'a>) -> AuthFuture<'a> {
         (**self).authenticate(credential)
+    }
+
+    fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
+        (**self).authenticate_outcome(credential)
+    }
+}
+
+/// A successful authentication: the principal, and headers for the response.
+///
+/// ```
+/// use ddf_rbac::{AuthMethod, Principal};
+/// use ddf_tower::AuthOutcome;
+///
+/// let outcome = AuthOutcome::new(Principal::new("user-1", AuthMethod::Session));
+/// assert!(outcome.response_headers.is_empty());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthOutcome {
+    /// The authenticated principal.
+    pub principal: Principal,
+    /// Headers added to the inner service's response, such as a
+    /// `Set-Cookie` that extends a session. A header the inner service set
+    /// itself is left alone; rejections never carry these headers.
+    pub response_headers: HeaderMap,
+}
+
+impl AuthOutcome {
+    /// Creates an outcome with no response headers.
+    pub fn new(principal: Principal) -> Self {
+        Self {
+            principal,
+            response_headers: HeaderMap::new(),
+        }
+    }
+
+    /// Sets the headers appended to the response.
+    #[must_use]
+    pub fn with_response_headers(mut self, headers: HeaderMap) -> Self {
+        self.response_headers = headers;
+        self
+    }
+}
+
+impl From<Principal> for AuthOutcome {
+    fn from(principal: Principal) -> Self {
+        Self::new(principal)
+    }
+}
+
+type BoxedOutcome<'a> = Pin<Box<dyn Future<Output = Result<AuthOutcome, AuthFailure>> + Send + 'a>>;
+
+/// The future returned by [`Authenticate::authenticate_outcome`].
+///
+/// It wraps either an [`AuthFuture`] (no response headers) or a boxed
+/// future of an [`AuthOutcome`], so the default path allocates nothing more
+/// than [`Authenticate::authenticate`] does.
+pub struct OutcomeFuture<'a>(OutcomeState<'a>);
+
+enum OutcomeState<'a> {
+    Principal(AuthFuture<'a>),
+    Outcome(BoxedOutcome<'a>),
+}
+
+impl<'a> OutcomeFuture<'a> {
+    /// Wraps a future that resolves to a principal only.
+    pub fn principal(future: AuthFuture<'a>) -> Self {
+        Self(OutcomeState::Principal(future))
+    }
+
+    /// Wraps a future that resolves to a full [`AuthOutcome`].
+    pub fn outcome(
+        future: impl Future<Output = Result<AuthOutcome, AuthFailure>> + Send + 'a,
+    ) -> Self {
+        Self(OutcomeState::Outcome(Box::pin(future)))
+    }
+}
+
+impl fmt::Debug for OutcomeFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OutcomeFuture")
+    }
+}
+
+impl Future for OutcomeFuture<'_> {
+    type Output = Result<AuthOutcome, AuthFailure>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Both variants hold `Pin<Box<..>>`, which is `Unpin`.
+        match &mut self.get_mut().0 {
+            OutcomeState::Principal(future) => future
+                .as_mut()
+                .poll(cx)
+                .map(|result| result.map(AuthOutcome::new)),
+            OutcomeState::Outcome(future) => future.as_mut().poll(cx),
+        }
     }
 }
 

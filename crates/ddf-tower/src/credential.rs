@@ -437,7 +437,7 @@ fn is_cookie_octet(byte: u8) -> bool {
 }
 
 /// RFC 9110 `tchar`, the characters of a cookie name.
-fn is_token_byte(byte: u8) -> bool {
+pub(crate) fn is_token_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 

@@ -37,6 +37,13 @@ pub enum ConfigError {
         /// The rejected name.
         name: String,
     },
+    /// A session cookie attribute (path or domain) contains characters that
+    /// cannot appear in a `Set-Cookie` attribute value.
+    #[error("session cookie {attribute} is invalid; use visible ASCII without ';' or spaces")]
+    InvalidCookieAttribute {
+        /// `path` or `domain`.
+        attribute: &'static str,
+    },
     /// The credential header cap is zero.
     #[error("max_header_bytes is 0; set a cap of at least the longest expected credential")]
     ZeroHeaderCap,

@@ -74,7 +74,12 @@
 //!   client addresses from axum's `ConnectInfo`.
 //! - `redis`: [`RedisRateLimiter`], budgets shared by every replica.
 //! - `metrics`: counters and histograms through the `metrics` facade.
+//! - `jwt`, `apikey`, `session`, `rbac` (default): the [`adapters`] that plug
+//!   `ddf_jwt::Validator`, `ddf_apikey::ApiKeyVerifier`,
+//!   `ddf_session::SessionManager` (or [`SessionAuthenticator`]) and
+//!   `ddf_rbac::Policy` into the layers.
 
+pub mod adapters;
 pub mod audit;
 mod auth_layer;
 mod authenticate;
@@ -93,8 +98,12 @@ pub mod rate_limit;
 mod reason;
 mod responder;
 
+#[cfg(feature = "session")]
+pub use adapters::{SessionAuthenticator, SessionCookie, SessionCookieConfig};
 pub use auth_layer::{AuthLayer, AuthLayerBuilder, AuthService, BoxResponseFuture};
-pub use authenticate::{AuthFuture, Authenticate, AuthenticateFn, authenticate_fn};
+pub use authenticate::{
+    AuthFuture, AuthOutcome, Authenticate, AuthenticateFn, OutcomeFuture, authenticate_fn,
+};
 pub use authorize::{Authorize, RequirePermission, RequirePermissionLayer, ResponseFuture};
 pub use body::ResponseBody;
 pub use brute_force::{Alert, BruteForceConfig, BruteForceGuard, Dimension};

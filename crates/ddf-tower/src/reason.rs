@@ -67,13 +67,15 @@ pub enum Reason {
     JwksUnavailable,
     /// The session store is unreachable, timed out or read-only.
     SessionStoreUnavailable,
+    /// The API-key store is unreachable or timed out.
+    ApiKeyStoreUnavailable,
     /// A bug or a panic in an authenticator.
     InternalError,
 }
 
 impl Reason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::CredentialsMissing,
         Self::CredentialsAmbiguous,
         Self::HeaderMalformed,
@@ -99,6 +101,7 @@ impl Reason {
         Self::RateLimited,
         Self::JwksUnavailable,
         Self::SessionStoreUnavailable,
+        Self::ApiKeyStoreUnavailable,
         Self::InternalError,
     ];
 
@@ -130,6 +133,7 @@ impl Reason {
             Self::RateLimited => "rate_limited",
             Self::JwksUnavailable => "jwks_unavailable",
             Self::SessionStoreUnavailable => "session_store_unavailable",
+            Self::ApiKeyStoreUnavailable => "api_key_store_unavailable",
             Self::InternalError => "internal_error",
         }
     }
@@ -307,7 +311,9 @@ impl Reason {
             Self::SessionInvalid => Class::Session,
             Self::PermissionDenied => Class::Forbidden,
             Self::RateLimited => Class::RateLimited,
-            Self::JwksUnavailable | Self::SessionStoreUnavailable => Class::Unavailable,
+            Self::JwksUnavailable
+            | Self::SessionStoreUnavailable
+            | Self::ApiKeyStoreUnavailable => Class::Unavailable,
             Self::InternalError => Class::Internal,
         }
     }
