@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use aws_lc_rs::digest::{SHA256, digest};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest as _, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -97,7 +97,11 @@ impl ApiKey {
     /// the stores keep.
     #[must_use]
     pub fn digest(&self) -> KeyDigest {
-        KeyDigest(Sha256::digest(self.ascii).into())
+        // aws-lc-rs rather than `sha2`: about a third faster on 32 bytes
+        // with SHA extensions, and the digest is most of a verification.
+        let mut bytes = [0u8; DIGEST_LEN];
+        bytes.copy_from_slice(digest(&SHA256, &self.ascii).as_ref());
+        KeyDigest(bytes)
     }
 
     /// Returns the key as text, to show it to its owner once at issuance.

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use ddf_rbac::{Clock, SystemClock};
+use ddf_rbac::{AuthMethod, Clock, Principal, SystemClock};
 
 use crate::config::{KeyEntry, KeySource};
 use crate::error::ApiKeyError;
@@ -47,6 +47,8 @@ pub struct MemoryKeyStore {
 struct Snapshot {
     /// Slot 0 is the placeholder that a miss in an empty store resolves to.
     records: Vec<KeyRecord>,
+    /// The principal of each record, without expiry, at the same position.
+    principals: Vec<Principal>,
     index: DigestIndex,
     by_id: HashMap<String, u32>,
 }
@@ -70,6 +72,7 @@ impl MemoryKeyStore {
     pub fn new() -> Self {
         let snapshot = Snapshot {
             records: vec![placeholder()],
+            principals: vec![prepared_principal(&placeholder())],
             index: DigestIndex::empty(),
             by_id: HashMap::new(),
         };
@@ -326,8 +329,10 @@ impl State {
         }
 
         let index = DigestIndex::build(records.iter().map(|record| (&record.id, &record.digest)))?;
+        let principals = records.iter().map(prepared_principal).collect();
         Ok(Snapshot {
             records,
+            principals,
             index,
             by_id,
         })
@@ -339,6 +344,14 @@ impl Snapshot {
         let record = &self.records[self.index.candidate(digest) as usize];
         bool::from(record.digest.ct_eq(digest)).then_some(record)
     }
+}
+
+/// The principal a record authenticates as, minus the expiry, which depends
+/// on the verifier's maximum age.
+fn prepared_principal(record: &KeyRecord) -> Principal {
+    Principal::new(record.owner.clone(), AuthMethod::ApiKey)
+        .with_key_id(record.id.clone())
+        .with_roles(record.roles.iter().cloned())
 }
 
 fn slot_number(len: usize) -> Result<u32, ApiKeyError> {
@@ -456,6 +469,17 @@ impl KeyStore for MemoryKeyStore {
     fn find_in_memory(&self, digest: &KeyDigest, visit: &mut dyn FnMut(&KeyRecord)) -> bool {
         let snapshot = self.snapshot.load();
         visit(&snapshot.records[snapshot.index.candidate(digest) as usize]);
+        true
+    }
+
+    fn find_in_memory_prepared(
+        &self,
+        digest: &KeyDigest,
+        visit: &mut dyn FnMut(&KeyRecord, Option<&Principal>),
+    ) -> bool {
+        let snapshot = self.snapshot.load();
+        let slot = snapshot.index.candidate(digest) as usize;
+        visit(&snapshot.records[slot], Some(&snapshot.principals[slot]));
         true
     }
 }

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use ddf_rbac::Principal;
+
 use crate::error::ApiKeyError;
 use crate::key::KeyDigest;
 use crate::record::KeyRecord;
@@ -61,6 +63,21 @@ pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
         let _ = (digest, visit);
         false
     }
+
+    /// Like [`find_in_memory`](Self::find_in_memory), and also passes the
+    /// principal the store prepared for the candidate record: the owner as
+    /// subject, the id as key id, the roles, no expiry. An accepted key then
+    /// costs a reference-count increment instead of building a principal.
+    ///
+    /// The default passes `None`, and the verifier builds the principal
+    /// from the record.
+    fn find_in_memory_prepared(
+        &self,
+        digest: &KeyDigest,
+        visit: &mut dyn FnMut(&KeyRecord, Option<&Principal>),
+    ) -> bool {
+        self.find_in_memory(digest, &mut |record| visit(record, None))
+    }
 }
 
 impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
@@ -94,5 +111,13 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 
     fn find_in_memory(&self, digest: &KeyDigest, visit: &mut dyn FnMut(&KeyRecord)) -> bool {
         (**self).find_in_memory(digest, visit)
+    }
+
+    fn find_in_memory_prepared(
+        &self,
+        digest: &KeyDigest,
+        visit: &mut dyn FnMut(&KeyRecord, Option<&Principal>),
+    ) -> bool {
+        (**self).find_in_memory_prepared(digest, visit)
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ddf_rbac::{AuthMethod, Clock, Principal, SystemClock};
 use serde::Deserialize;
-use subtle::{Choice, ConditionallySelectable, ConstantTimeGreater, ConstantTimeLess};
+use subtle::Choice;
 
 use crate::error::{ApiKeyError, InvalidReason};
 use crate::key::{ApiKey, KeyDigest};
@@ -186,13 +186,17 @@ impl ApiKeyVerifier {
         let max_age = self.policy.max_age_secs;
 
         let mut outcome = Err(InvalidReason::Unknown);
-        let answered = self.store.find_in_memory(&digest, &mut |record| {
-            outcome = evaluate(record, &digest, now, max_age);
-        });
+        let answered = self
+            .store
+            .find_in_memory_prepared(&digest, &mut |record, prepared| {
+                outcome = evaluate(record, &digest, now, max_age)
+                    .map(|ends| principal_for(record, prepared, ends));
+            });
         if !answered {
             let found = self.store.find(&digest).await?;
             let record = found.as_deref().unwrap_or(&PLACEHOLDER);
-            outcome = evaluate(record, &digest, now, max_age);
+            outcome = evaluate(record, &digest, now, max_age)
+                .map(|ends| principal_for(record, None, ends));
         }
 
         let (principal, expires_at) = outcome.map_err(ApiKeyError::invalid)?;
@@ -353,52 +357,81 @@ const REASONS: [InvalidReason; 4] = [
     InvalidReason::Revoked,
 ];
 
-/// Returns the value of `field`, or `default` when it is absent, through a
-/// constant-time select rather than a branch.
-fn select_or(field: Option<u64>, default: u64) -> u64 {
-    let present = Choice::from(u8::from(field.is_some()));
-    u64::conditional_select(&default, &field.unwrap_or_default(), present)
+/// Returns all ones when `field` is present, else zero, without a branch.
+fn presence_mask(field: Option<u64>) -> u64 {
+    u64::from(field.is_some()).wrapping_neg()
+}
+
+/// Returns all ones when `a < b`, else zero: the borrow of a 128-bit
+/// subtraction, so no comparison result ever reaches a branch.
+fn lt_mask(a: u64, b: u64) -> u64 {
+    (u128::from(a).wrapping_sub(u128::from(b)) >> 64) as u64
+}
+
+/// Returns `if_set` where `mask` is all ones and `if_clear` where it is zero.
+fn select(mask: u64, if_set: u64, if_clear: u64) -> u64 {
+    (if_set & mask) | (if_clear & !mask)
 }
 
 /// Decides whether `record` accepts `digest` at `now`, without branching on
 /// the record's contents or on which check failed.
 ///
-/// Returns the principal and its effective expiry, or the reason to reject.
+/// The digests are compared with [`KeyDigest::ct_eq`]; the time checks are
+/// computed as all-ones or all-zero masks with plain arithmetic, and only
+/// the final decision passes through [`Choice`] (an optimisation barrier)
+/// before the one branch, which separates an accepted key from every
+/// rejection. Unknown, revoked, expired and not-yet-valid keys therefore run
+/// the same instructions.
+///
+/// Returns the effective expiry, or the reason to reject.
 fn evaluate(
     record: &KeyRecord,
     digest: &KeyDigest,
     now: u64,
     max_age: u64,
-) -> Result<(Principal, u64), InvalidReason> {
-    let matched = record.digest.ct_eq(digest);
+) -> Result<u64, InvalidReason> {
+    let matched = u64::from(record.digest.ct_eq(digest).unwrap_u8()).wrapping_neg();
 
-    let not_before = select_or(record.not_before, 0);
+    let not_before = record.not_before.unwrap_or_default() & presence_mask(record.not_before);
     let aged_out = record.created.saturating_add(max_age);
-    let expires = select_or(record.expires, u64::MAX);
-    let ends_at = u64::conditional_select(&expires, &aged_out, aged_out.ct_lt(&expires));
-    let revoked_at = select_or(record.revoked_at, u64::MAX);
+    let expires = select(
+        presence_mask(record.expires),
+        record.expires.unwrap_or_default(),
+        u64::MAX,
+    );
+    let ends_at = select(lt_mask(aged_out, expires), aged_out, expires);
+    let revoked_at = select(
+        presence_mask(record.revoked_at),
+        record.revoked_at.unwrap_or_default(),
+        u64::MAX,
+    );
 
-    let too_early = now.ct_lt(&not_before);
-    let past_end = !ends_at.ct_gt(&now);
-    let revoked = !revoked_at.ct_gt(&now);
+    let too_early = matched & lt_mask(now, not_before);
+    let past_end = matched & !lt_mask(now, ends_at);
+    let revoked = matched & !lt_mask(now, revoked_at);
 
-    // Later assignments win: revoked over expired over not yet valid.
-    let mut code = 0u8;
-    code.conditional_assign(&1, matched & too_early);
-    code.conditional_assign(&2, matched & past_end);
-    code.conditional_assign(&3, matched & revoked);
-    let accepted: Choice = matched & !too_early & !past_end & !revoked;
+    // Later selections win: revoked over expired over not yet valid.
+    let mut code = 1 & too_early;
+    code = select(past_end, 2, code);
+    code = select(revoked, 3, code);
+    let accepted = Choice::from((matched & !too_early & !past_end & !revoked & 1) as u8);
 
     if bool::from(accepted) {
-        let ends = ends_at.min(revoked_at);
-        let principal = Principal::new(record.owner.clone(), AuthMethod::ApiKey)
+        Ok(ends_at.min(revoked_at))
+    } else {
+        Err(REASONS[(code & 3) as usize])
+    }
+}
+
+/// Returns the principal of an accepted `record`, expiring at `ends`: a
+/// clone of the store's prepared principal when there is one.
+fn principal_for(record: &KeyRecord, prepared: Option<&Principal>, ends: u64) -> (Principal, u64) {
+    let principal = prepared.cloned().unwrap_or_else(|| {
+        Principal::new(record.owner.clone(), AuthMethod::ApiKey)
             .with_key_id(record.id.clone())
             .with_roles(record.roles.iter().cloned())
-            .with_expires_at(ends);
-        Ok((principal, ends))
-    } else {
-        Err(REASONS[usize::from(code)])
-    }
+    });
+    (principal.with_expires_at(ends), ends)
 }
 
 #[cfg(test)]
@@ -418,7 +451,9 @@ mod tests {
     #[test]
     fn evaluate_accepts_live_record() {
         let key = ApiKey::generate();
-        let (principal, ends) = evaluate(&record_for(&key), &key.digest(), NOW, 30 * DAY).unwrap();
+        let record = record_for(&key);
+        let ends = evaluate(&record, &key.digest(), NOW, 30 * DAY).unwrap();
+        let (principal, _) = principal_for(&record, None, ends);
         assert_eq!(principal.subject(), "alice");
         assert_eq!(principal.key_id(), Some("k"));
         assert_eq!(ends, NOW - 10 + 30 * DAY);

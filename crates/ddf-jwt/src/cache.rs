@@ -1,8 +1,16 @@
-//! The verified-token cache: a repeated token costs a digest and a lookup.
+//! The verified-token cache: a repeated token costs one hash of its bytes,
+//! one lookup and one comparison of the stored token with the presented one.
+//!
+//! Entries are keyed by the whole compact token. The map's hash (foldhash,
+//! randomly seeded per process) only picks the bucket; a hit requires the
+//! stored token to equal the presented one byte for byte, so no crafted
+//! collision can make one token's result serve another. A digest as the key
+//! would need a collision-resistant hash over about a kilobyte per lookup,
+//! which costs more than the rest of the hit. The cache belongs to one
+//! validator, whose settings never change, so the key needs no policy part.
 
 use std::time::Duration;
 
-use aws_lc_rs::digest;
 use moka::sync::Cache;
 
 use crate::keys::KeyFingerprint;
@@ -26,10 +34,10 @@ pub(crate) struct CacheEntry {
 /// when that clock and moka's monotonic clock disagree (a test clock).
 struct EntryExpiry;
 
-impl moka::Expiry<[u8; 32], CacheEntry> for EntryExpiry {
+impl moka::Expiry<Box<str>, CacheEntry> for EntryExpiry {
     fn expire_after_create(
         &self,
-        _key: &[u8; 32],
+        _key: &Box<str>,
         value: &CacheEntry,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
@@ -38,55 +46,39 @@ impl moka::Expiry<[u8; 32], CacheEntry> for EntryExpiry {
 }
 
 pub(crate) struct VerifiedCache {
-    entries: Cache<[u8; 32], CacheEntry>,
-    /// SHA-256 state after absorbing one block holding the policy digest.
-    keyed: digest::Context,
+    entries: Cache<Box<str>, CacheEntry, foldhash::quality::RandomState>,
     max_ttl: Duration,
 }
 
 impl VerifiedCache {
-    pub(crate) fn new(capacity: u64, max_ttl: Duration, policy: &[u8; 32]) -> Self {
-        let mut keyed = digest::Context::new(&digest::SHA256);
-        let mut block = [0_u8; 64];
-        block[..32].copy_from_slice(policy);
-        keyed.update(&block);
+    pub(crate) fn new(capacity: u64, max_ttl: Duration) -> Self {
         Self {
             entries: Cache::builder()
                 .max_capacity(capacity)
                 .expire_after(EntryExpiry)
-                .build(),
-            keyed,
+                .build_with_hasher(foldhash::quality::RandomState::default()),
             max_ttl,
         }
-    }
-
-    /// Returns SHA-256(policy block || token).
-    pub(crate) fn key_for(&self, token: &str) -> [u8; 32] {
-        let mut context = self.keyed.clone();
-        context.update(token.as_bytes());
-        let mut out = [0_u8; 32];
-        out.copy_from_slice(context.finish().as_ref());
-        out
     }
 
     /// Returns the cached token when it is still within its lifetime at
     /// `now` and `key_present` confirms the verifying key is still held.
     pub(crate) fn get(
         &self,
-        key: &[u8; 32],
+        token: &str,
         now: f64,
         key_present: impl FnOnce(usize, &KeyFingerprint) -> bool,
     ) -> Option<VerifiedToken> {
-        let entry = self.entries.get(key)?;
+        let entry = self.entries.get(token)?;
         if now >= entry.valid_until || !key_present(entry.issuer, &entry.fingerprint) {
-            self.entries.invalidate(key);
+            self.entries.invalidate(token);
             return None;
         }
         Some(entry.token)
     }
 
     /// Caches `entry` for the rest of its lifetime, at most the maximum TTL.
-    pub(crate) fn insert(&self, key: [u8; 32], mut entry: CacheEntry, now: f64) {
+    pub(crate) fn insert(&self, token: &str, mut entry: CacheEntry, now: f64) {
         let remaining = entry.valid_until - now;
         if remaining.is_nan() || remaining <= 0.0 {
             return;
@@ -96,6 +88,6 @@ impl VerifiedCache {
         } else {
             Duration::from_secs_f64(remaining)
         };
-        self.entries.insert(key, entry);
+        self.entries.insert(token.into(), entry);
     }
 }

@@ -1,8 +1,13 @@
 //! Registered-claim rules, evaluated only after the signature verified.
 
+use std::sync::OnceLock;
+
+use serde::de::MapAccess;
 use serde_json::{Map, Value};
 
 use crate::config::{IssuerConfig, TENANT_PLACEHOLDER};
+use crate::error::MalformedReason;
+use crate::json::{self, Ctx, Field, FieldSeed, List, ListSeed, Members, Text};
 use crate::{JwtError, Profile};
 
 /// Largest `NumericDate` accepted: 9999-12-31T23:59:59Z. Larger values, and
@@ -18,24 +23,199 @@ pub(crate) struct Lifetime {
     pub(crate) valid_until: f64,
 }
 
+/// A checked claims set: the claims that the rules and the profiles read,
+/// typed in the parsing pass, and the JSON text for everything else.
+///
+/// [`map`](Self::map) builds the full `serde_json` map on first use only:
+/// for the public accessors, custom checks and configured claim rules.
+pub(crate) struct Claims {
+    doc: String,
+    members: ClaimMembers,
+    map: OnceLock<Map<String, Value>>,
+}
+
+/// The claims read in the single parsing pass.
+#[derive(Default)]
+pub(crate) struct ClaimMembers {
+    exp: Option<Field>,
+    nbf: Option<Field>,
+    iat: Option<Field>,
+    iss: Option<Field>,
+    sub: Option<Field>,
+    typ: Option<Field>,
+    azp: Option<Field>,
+    client_id: Option<Field>,
+    tid: Option<Field>,
+    oid: Option<Field>,
+    token_use: Option<Field>,
+    aud: Option<List>,
+    roles: Option<List>,
+    permissions: Option<List>,
+    groups: Option<List>,
+    scope: Option<List>,
+    scp: Option<List>,
+    /// `realm_access.roles`.
+    realm_roles: Option<List>,
+    /// `resource_access.<client>.roles`, per client.
+    client_roles: Vec<(Text, Option<List>)>,
+}
+
+impl<'de> Members<'de> for ClaimMembers {
+    fn member<A: MapAccess<'de>>(
+        &mut self,
+        name: &str,
+        ctx: Ctx<'_>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        let field = match name {
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            "iat" => &mut self.iat,
+            "iss" => &mut self.iss,
+            "sub" => &mut self.sub,
+            "typ" => &mut self.typ,
+            "azp" => &mut self.azp,
+            "client_id" => &mut self.client_id,
+            "tid" => &mut self.tid,
+            "oid" => &mut self.oid,
+            "token_use" => &mut self.token_use,
+            _ => {
+                let list = match name {
+                    "aud" => &mut self.aud,
+                    "roles" => &mut self.roles,
+                    "permissions" => &mut self.permissions,
+                    "cognito:groups" => &mut self.groups,
+                    "scope" => &mut self.scope,
+                    "scp" => &mut self.scp,
+                    "realm_access" => {
+                        self.realm_roles = json::roles_of(ctx, map)?;
+                        return Ok(());
+                    }
+                    "resource_access" => {
+                        self.client_roles = json::roles_by_name(ctx, map)?;
+                        return Ok(());
+                    }
+                    _ => return json::skip_value(ctx, map),
+                };
+                *list = Some(map.next_value_seed(ListSeed(ctx))?);
+                return Ok(());
+            }
+        };
+        *field = Some(map.next_value_seed(FieldSeed(ctx))?);
+        Ok(())
+    }
+}
+
+impl Claims {
+    /// Parses decoded payload bytes: one JSON object, strict (see
+    /// [`json::parse_object`]).
+    pub(crate) fn parse(payload: Vec<u8>) -> Result<Self, MalformedReason> {
+        let doc = json::into_text(payload)?;
+        let members = json::parse_members(&doc)?;
+        Ok(Self {
+            doc,
+            members,
+            map: OnceLock::new(),
+        })
+    }
+
+    /// Returns the claims as a JSON object, built on first use.
+    pub(crate) fn map(&self) -> &Map<String, Value> {
+        self.map.get_or_init(|| json::rebuild_object(&self.doc))
+    }
+
+    fn text<'s>(&'s self, text: &'s Text) -> &'s str {
+        text.get(&self.doc)
+    }
+
+    /// Reads claim `name` as a string: `None` when absent, `Some(None)` when
+    /// present with another type.
+    #[expect(
+        clippy::option_option,
+        reason = "absent, a string and another type are the three cases the rules tell apart"
+    )]
+    pub(crate) fn string(&self, name: &str) -> Option<Option<&str>> {
+        let members = &self.members;
+        let field = match name {
+            "iss" => &members.iss,
+            "sub" => &members.sub,
+            "typ" => &members.typ,
+            "azp" => &members.azp,
+            "client_id" => &members.client_id,
+            "tid" => &members.tid,
+            "oid" => &members.oid,
+            "token_use" => &members.token_use,
+            _ => return self.map().get(name).map(Value::as_str),
+        };
+        field
+            .as_ref()
+            .map(|field| field.as_text().map(|text| self.text(text)))
+    }
+
+    /// Calls `each` for every string of a claim that is a space-separated
+    /// string or an array of strings; other items and types yield nothing.
+    pub(crate) fn strings<'s>(&'s self, list: Option<&'s List>, mut each: impl FnMut(&'s str)) {
+        match list {
+            Some(List::Str(text)) => self.text(text).split_ascii_whitespace().for_each(each),
+            Some(List::Items(items)) => {
+                for item in items.iter().flatten() {
+                    each(self.text(item));
+                }
+            }
+            Some(List::Other) | None => {}
+        }
+    }
+
+    pub(crate) fn list(&self, name: ListClaim) -> Option<&List> {
+        let members = &self.members;
+        match name {
+            ListClaim::Roles => members.roles.as_ref(),
+            ListClaim::Permissions => members.permissions.as_ref(),
+            ListClaim::CognitoGroups => members.groups.as_ref(),
+            ListClaim::Scope => members.scope.as_ref(),
+            ListClaim::Scp => members.scp.as_ref(),
+            ListClaim::RealmRoles => members.realm_roles.as_ref(),
+        }
+    }
+
+    /// Returns `resource_access.<client>.roles`.
+    pub(crate) fn client_roles(&self, client: &str) -> Option<&List> {
+        self.members
+            .client_roles
+            .iter()
+            .find(|(name, _)| self.text(name) == client)
+            .and_then(|(_, roles)| roles.as_ref())
+    }
+}
+
+/// The list-valued claims the profiles read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ListClaim {
+    Roles,
+    Permissions,
+    CognitoGroups,
+    Scope,
+    Scp,
+    RealmRoles,
+}
+
 /// Reads a `NumericDate` claim: absent is `Ok(None)`; a present claim must be
 /// a JSON number in `0..=MAX_NUMERIC_DATE`, fractions allowed.
-pub(crate) fn numeric_date(
-    claims: &Map<String, Value>,
-    name: &str,
-) -> Result<Option<f64>, JwtError> {
-    let Some(value) = claims.get(name) else {
+fn numeric_date(field: Option<&Field>, name: &str) -> Result<Option<f64>, JwtError> {
+    let Some(field) = field else {
         return Ok(None);
     };
-    let seconds = value
-        .as_f64()
-        .filter(|seconds| seconds.is_finite() && (0.0..=MAX_NUMERIC_DATE).contains(seconds))
-        .ok_or_else(|| {
-            JwtError::claim_malformed(
-                name,
-                "a NumericDate: a number of seconds between 0 and 253402300799",
-            )
-        })?;
+    let seconds = match field {
+        Field::Num(seconds) => Some(*seconds),
+        Field::Str(_) | Field::Other => None,
+    }
+    .filter(|seconds| seconds.is_finite() && (0.0..=MAX_NUMERIC_DATE).contains(seconds))
+    .ok_or_else(|| {
+        JwtError::claim_malformed(
+            name,
+            "a NumericDate: a number of seconds between 0 and 253402300799",
+        )
+    })?;
     Ok(Some(seconds))
 }
 
@@ -44,7 +224,7 @@ pub(crate) fn numeric_date(
 /// types, issuer, time, audience, subject, token type, authorized party,
 /// profile rules, required claims, custom checks.
 pub(crate) fn check(
-    claims: &Map<String, Value>,
+    claims: &Claims,
     header_typ: Option<&str>,
     issuer: &IssuerConfig,
     now: f64,
@@ -53,11 +233,11 @@ pub(crate) fn check(
     let leeway = settings.leeway_seconds as f64;
 
     // Types first: a wrongly typed date is malformed even when its check is off.
-    let exp = numeric_date(claims, "exp")?;
-    let nbf = numeric_date(claims, "nbf")?;
-    let iat = numeric_date(claims, "iat")?;
+    let exp = numeric_date(claims.members.exp.as_ref(), "exp")?;
+    let nbf = numeric_date(claims.members.nbf.as_ref(), "nbf")?;
+    let iat = numeric_date(claims.members.iat.as_ref(), "iat")?;
     let audiences = read_audience(claims)?;
-    if claims.get("sub").is_some_and(|sub| !sub.is_string()) {
+    if claims.string("sub") == Some(None) {
         return Err(JwtError::claim_malformed("sub", "a string"));
     }
 
@@ -106,19 +286,14 @@ pub(crate) fn check(
 
     check_audience(claims, audiences, issuer)?;
 
-    if settings.require_subject
-        && claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-    {
+    if settings.require_subject && claims.string("sub").flatten().is_none_or(str::is_empty) {
         return Err(JwtError::SubjectMissing);
     }
 
     check_token_type(claims, header_typ, issuer)?;
 
     if let Some(expected) = &settings.authorized_party
-        && claims.get("azp").and_then(Value::as_str) != Some(expected.as_str())
+        && claims.string("azp").flatten() != Some(expected.as_str())
     {
         return Err(JwtError::AzpMismatch);
     }
@@ -126,27 +301,29 @@ pub(crate) fn check(
     if settings.profile == Profile::Cognito {
         // Cognito ID tokens carry `aud`; access tokens carry `client_id` and
         // `token_use: access`. An API accepts access tokens only.
-        match claims.get("token_use") {
+        match claims.string("token_use") {
             None => return Err(JwtError::claim_missing("token_use")),
-            Some(value) if value != "access" => return Err(JwtError::claim_mismatch("token_use")),
-            Some(_) => {}
+            Some(Some("access")) => {}
+            Some(_) => return Err(JwtError::claim_mismatch("token_use")),
         }
     }
 
+    // Configured claim rules and custom checks read the full map, built
+    // here on first use; the rules above never need it.
     for name in &settings.required_claims {
-        if !claims.contains_key(name) {
+        if !claims.map().contains_key(name) {
             return Err(JwtError::claim_missing(name));
         }
     }
     for (name, expected) in &settings.required_claim_values {
-        match claims.get(name) {
+        match claims.map().get(name) {
             None => return Err(JwtError::claim_missing(name)),
             Some(value) if value != expected => return Err(JwtError::claim_mismatch(name)),
             Some(_) => {}
         }
     }
     for check in &issuer.checks {
-        if !(check.check)(claims) {
+        if !(check.check)(claims.map()) {
             return Err(JwtError::claim_mismatch(&check.name));
         }
     }
@@ -154,16 +331,16 @@ pub(crate) fn check(
     Ok(Lifetime { exp, valid_until })
 }
 
-fn check_issuer(claims: &Map<String, Value>, issuer: &IssuerConfig) -> Result<(), JwtError> {
+fn check_issuer(claims: &Claims, issuer: &IssuerConfig) -> Result<(), JwtError> {
     let settings = &issuer.settings;
-    let iss = match claims.get("iss") {
+    let iss = match claims.string("iss") {
         None => return Err(JwtError::claim_missing("iss")),
-        Some(Value::String(iss)) => iss,
+        Some(Some(iss)) => iss,
         // An array or number is never an issuer, and no membership test is done.
         Some(_) => return Err(JwtError::IssuerMismatch),
     };
     if !settings.issuer.contains(TENANT_PLACEHOLDER) {
-        return if *iss == settings.issuer {
+        return if iss == settings.issuer {
             Ok(())
         } else {
             Err(JwtError::IssuerMismatch)
@@ -172,9 +349,9 @@ fn check_issuer(claims: &Map<String, Value>, issuer: &IssuerConfig) -> Result<()
 
     // Entra multi-tenant: the issuer is the template with the token's own
     // `tid` substituted, and that tenant must be allowed.
-    let tid = match claims.get("tid") {
+    let tid = match claims.string("tid") {
         None => return Err(JwtError::claim_missing("tid")),
-        Some(Value::String(tid)) => tid,
+        Some(Some(tid)) => tid,
         Some(_) => return Err(JwtError::claim_malformed("tid", "a string")),
     };
     if !settings
@@ -184,7 +361,7 @@ fn check_issuer(claims: &Map<String, Value>, issuer: &IssuerConfig) -> Result<()
     {
         return Err(JwtError::IssuerMismatch);
     }
-    if *iss != settings.issuer.replace(TENANT_PLACEHOLDER, tid) {
+    if iss != settings.issuer.replace(TENANT_PLACEHOLDER, tid) {
         return Err(JwtError::IssuerMismatch);
     }
     Ok(())
@@ -192,25 +369,26 @@ fn check_issuer(claims: &Map<String, Value>, issuer: &IssuerConfig) -> Result<()
 
 /// `aud` as read from the token: absent, or a list of strings (a single
 /// string becomes a list of one).
-fn read_audience(claims: &Map<String, Value>) -> Result<Option<Vec<&str>>, JwtError> {
+fn read_audience(claims: &Claims) -> Result<Option<Vec<&str>>, JwtError> {
     const EXPECTED: &str = "a string or an array of strings";
-    match claims.get("aud") {
+    match &claims.members.aud {
         None => Ok(None),
-        Some(Value::String(aud)) => Ok(Some(vec![aud.as_str()])),
-        Some(Value::Array(items)) => items
+        Some(List::Str(aud)) => Ok(Some(vec![claims.text(aud)])),
+        Some(List::Items(items)) => items
             .iter()
             .map(|item| {
-                item.as_str()
+                item.as_ref()
+                    .map(|item| claims.text(item))
                     .ok_or_else(|| JwtError::claim_malformed("aud", EXPECTED))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(JwtError::claim_malformed("aud", EXPECTED)),
+        Some(List::Other) => Err(JwtError::claim_malformed("aud", EXPECTED)),
     }
 }
 
 fn check_audience(
-    claims: &Map<String, Value>,
+    claims: &Claims,
     audiences: Option<Vec<&str>>,
     issuer: &IssuerConfig,
 ) -> Result<(), JwtError> {
@@ -240,23 +418,23 @@ fn check_audience(
                 return Err(JwtError::claim_missing("aud"));
             };
             let candidates = configured.iter().chain(&settings.client_ids);
-            match claims.get(fallback) {
+            match claims.string(fallback) {
                 None => Err(JwtError::claim_missing(fallback)),
-                Some(Value::String(value)) => {
+                Some(Some(value)) => {
                     if candidates.into_iter().any(|wanted| wanted == value) {
                         Ok(())
                     } else {
                         Err(JwtError::AudienceMismatch)
                     }
                 }
-                Some(_) => Err(JwtError::claim_malformed(fallback, "a string")),
+                Some(None) => Err(JwtError::claim_malformed(fallback, "a string")),
             }
         }
     }
 }
 
 fn check_token_type(
-    claims: &Map<String, Value>,
+    claims: &Claims,
     header_typ: Option<&str>,
     issuer: &IssuerConfig,
 ) -> Result<(), JwtError> {
@@ -287,10 +465,10 @@ fn check_token_type(
         _ => None,
     });
     if let Some(expected) = payload_typ {
-        match claims.get("typ") {
-            Some(Value::String(typ)) if typ == expected => {}
-            Some(Value::String(_)) | None => return Err(JwtError::TokenTypeMismatch),
-            Some(_) => return Err(JwtError::claim_malformed("typ", "a string")),
+        match claims.string("typ") {
+            Some(Some(typ)) if typ == expected => {}
+            Some(Some(_)) | None => return Err(JwtError::TokenTypeMismatch),
+            Some(None) => return Err(JwtError::claim_malformed("typ", "a string")),
         }
     }
     Ok(())

@@ -17,7 +17,8 @@
 
 use ddf_rbac::{AuthMethod, Principal};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+
+use crate::claims::{Claims, ListClaim};
 
 use crate::config::IssuerSettings;
 
@@ -72,17 +73,14 @@ impl std::str::FromStr for Profile {
 
 /// Builds the principal of a verified token.
 pub(crate) fn principal(
-    claims: &Map<String, Value>,
+    claims: &Claims,
     kid: Option<&str>,
     expires_at: Option<f64>,
     settings: &IssuerSettings,
 ) -> Principal {
-    let subject = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let subject = claims.string("sub").flatten().unwrap_or_default();
     let mut principal = Principal::new(subject, AuthMethod::Jwt);
-    if let Some(iss) = claims.get("iss").and_then(Value::as_str) {
+    if let Some(iss) = claims.string("iss").flatten() {
         principal = principal.with_issuer(iss);
     }
     if let Some(kid) = kid {
@@ -93,59 +91,35 @@ pub(crate) fn principal(
     }
 
     let mut roles: Vec<String> = Vec::new();
+    let mut plain = |list| claims.strings(claims.list(list), |role| roles.push(role.to_owned()));
     match settings.profile {
         Profile::Generic => {
-            roles.extend(strings(claims.get("roles")));
-            roles.extend(strings(claims.get("permissions")));
+            plain(ListClaim::Roles);
+            plain(ListClaim::Permissions);
         }
-        Profile::Keycloak => {
-            let realm_roles = claims
-                .get("realm_access")
-                .and_then(|realm| realm.get("roles"));
-            roles.extend(strings(realm_roles));
-            let resource_access = claims.get("resource_access");
-            for client in &settings.client_ids {
-                let client_roles = resource_access
-                    .and_then(|access| access.get(client))
-                    .and_then(|entry| entry.get("roles"));
-                roles.extend(
-                    strings(client_roles)
-                        .into_iter()
-                        .map(|role| format!("{client}/{role}")),
-                );
-            }
-        }
-        Profile::Entra => roles.extend(strings(claims.get("roles"))),
-        Profile::Cognito => roles.extend(strings(claims.get("cognito:groups"))),
-        Profile::Auth0 => roles.extend(strings(claims.get("permissions"))),
+        Profile::Keycloak => plain(ListClaim::RealmRoles),
+        Profile::Entra => plain(ListClaim::Roles),
+        Profile::Cognito => plain(ListClaim::CognitoGroups),
+        Profile::Auth0 => plain(ListClaim::Permissions),
     }
-    for claim in ["scope", "scp"] {
-        roles.extend(
-            strings(claims.get(claim))
-                .into_iter()
-                .map(|scope| format!("scope:{scope}")),
-        );
+    if settings.profile == Profile::Keycloak {
+        for client in &settings.client_ids {
+            claims.strings(claims.client_roles(client), |role| {
+                roles.push(format!("{client}/{role}"));
+            });
+        }
+    }
+    for list in [ListClaim::Scope, ListClaim::Scp] {
+        claims.strings(claims.list(list), |scope| {
+            roles.push(format!("scope:{scope}"));
+        });
     }
     principal = principal.with_roles(roles);
 
     for attribute in ["azp", "client_id", "tid", "oid", "token_use"] {
-        if let Some(value) = claims.get(attribute).and_then(Value::as_str) {
+        if let Some(value) = claims.string(attribute).flatten() {
             principal = principal.with_attribute(attribute, value);
         }
     }
     principal
-}
-
-/// Reads a claim that is a space-separated string or an array of strings;
-/// anything else yields nothing.
-fn strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(text)) => text.split_ascii_whitespace().map(str::to_owned).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    }
 }

@@ -4,12 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use aws_lc_rs::digest;
 use ddf_rbac::{Clock, Principal, SystemClock};
 use serde_json::{Map, Value};
 
 use crate::cache::{CacheEntry, VerifiedCache};
-use crate::compact::{DEFAULT_MAX_TOKEN_BYTES, UnverifiedToken};
+use crate::claims::Claims;
+use crate::compact::{DEFAULT_MAX_TOKEN_BYTES, Header, UnverifiedToken};
 use crate::config::IssuerConfig;
 use crate::keys::{KeyFingerprint, KeySet, VerifyingKey};
 use crate::{Algorithm, JwtError, claims, profile};
@@ -24,28 +24,28 @@ pub const MAX_CANDIDATE_KEYS: usize = 3;
 pub struct VerifiedToken(Arc<VerifiedInner>);
 
 struct VerifiedInner {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
+    header: Header,
+    claims: Claims,
     alg: Algorithm,
-    kid: Option<String>,
     key_fingerprint: KeyFingerprint,
     principal: Principal,
 }
 
 impl VerifiedToken {
-    /// Returns the verified claims.
+    /// Returns the verified claims. The map is built on the first call
+    /// (validation reads the claims it needs without it) and kept.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.0.claims
+        self.0.claims.map()
     }
 
     /// Returns one verified claim.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.0.claims.get(name)
+        self.0.claims.map().get(name)
     }
 
-    /// Returns the protected header.
+    /// Returns the protected header, built on the first call and kept.
     pub fn header(&self) -> &Map<String, Value> {
-        &self.0.header
+        self.0.header.map()
     }
 
     /// Returns the algorithm the signature was verified with.
@@ -55,7 +55,7 @@ impl VerifiedToken {
 
     /// Returns the header `kid`, if the token had one.
     pub fn kid(&self) -> Option<&str> {
-        self.0.kid.as_deref()
+        self.0.header.kid()
     }
 
     /// Returns the fingerprint of the key that verified the signature.
@@ -74,7 +74,7 @@ impl fmt::Debug for VerifiedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifiedToken")
             .field("alg", &self.0.alg)
-            .field("kid", &self.0.kid)
+            .field("kid", &self.kid())
             .field("principal", &self.0.principal)
             .finish_non_exhaustive()
     }
@@ -228,13 +228,8 @@ impl ValidatorBuilder {
                 )));
             }
         }
-        let cache = (self.cache_capacity > 0).then(|| {
-            VerifiedCache::new(
-                self.cache_capacity,
-                self.cache_max_ttl,
-                &policy_digest(&self.issuers, self.max_token_bytes),
-            )
-        });
+        let cache = (self.cache_capacity > 0)
+            .then(|| VerifiedCache::new(self.cache_capacity, self.cache_max_ttl));
         Ok(Validator {
             issuers: self.issuers,
             clock: self.clock,
@@ -244,29 +239,21 @@ impl ValidatorBuilder {
     }
 }
 
-/// A digest of everything that decides whether a token is accepted, so a
-/// cached result is never reused under a different policy.
-fn policy_digest(issuers: &[IssuerConfig], max_token_bytes: usize) -> [u8; 32] {
-    let mut context = digest::Context::new(&digest::SHA256);
-    context.update(b"ddf-jwt validator policy v1\0");
-    context.update(&(max_token_bytes as u64).to_be_bytes());
-    for issuer in issuers {
-        // The Debug form lists every setting and the names of custom checks.
-        context.update(format!("{:?}|{:?}", issuer.settings, issuer.checks).as_bytes());
-    }
-    let mut out = [0_u8; 32];
-    out.copy_from_slice(context.finish().as_ref());
-    out
-}
-
 /// A parsed token with its issuer and algorithm settled, waiting for keys.
 struct Pending<'t> {
+    /// The whole compact token, the cache key.
+    text: &'t str,
     token: UnverifiedToken<'t>,
     issuer: usize,
     alg: Algorithm,
-    cache_key: Option<[u8; 32]>,
+    /// Whether the result goes into the verified-token cache.
+    cacheable: bool,
 }
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moving the parsed token once is cheaper than boxing it on every validation"
+)]
 enum Start<'t> {
     Cached(VerifiedToken),
     Pending(Pending<'t>),
@@ -351,28 +338,25 @@ impl Validator {
     }
 
     fn start<'t>(&self, token: &'t str) -> Result<Start<'t>, JwtError> {
-        let mut cache_key = None;
-        if let Some(cache) = &self.cache {
-            let key = cache.key_for(token);
-            if let Some(verified) = cache.get(&key, self.now(), |issuer, fingerprint| {
+        if let Some(cache) = &self.cache
+            && let Some(verified) = cache.get(token, self.now(), |issuer, fingerprint| {
                 self.issuers[issuer]
                     .keys
                     .current()
                     .is_ok_and(|keys| keys.contains(fingerprint))
-            }) {
-                return Ok(Start::Cached(verified));
-            }
-            cache_key = Some(key);
+            })
+        {
+            return Ok(Start::Cached(verified));
         }
         let mut start = self.start_uncached(token)?;
         if let Start::Pending(pending) = &mut start {
-            pending.cache_key = cache_key;
+            pending.cacheable = self.cache.is_some();
         }
         Ok(start)
     }
 
-    fn start_uncached<'t>(&self, token: &'t str) -> Result<Start<'t>, JwtError> {
-        let token = UnverifiedToken::parse_with_max(token, self.max_token_bytes)?;
+    fn start_uncached<'t>(&self, text: &'t str) -> Result<Start<'t>, JwtError> {
+        let token = UnverifiedToken::parse_with_max(text, self.max_token_bytes)?;
 
         let issuer = if self.issuers.len() == 1 {
             0
@@ -392,41 +376,36 @@ impl Validator {
             return Err(JwtError::AlgNotAllowed { alg: Some(alg) });
         }
         Ok(Start::Pending(Pending {
+            text,
             token,
             issuer,
             alg,
-            cache_key: None,
+            cacheable: false,
         }))
     }
 
     fn finish(&self, pending: Pending<'_>, key: &VerifyingKey) -> Result<VerifiedToken, JwtError> {
         let issuer = &self.issuers[pending.issuer];
-        let header_typ = pending
-            .token
-            .untrusted_header()
-            .get("typ")
-            .and_then(Value::as_str);
         let lifetime = claims::check(
-            pending.token.untrusted_claims(),
-            header_typ,
+            pending.token.claims(),
+            pending.token.header_typ(),
             issuer,
             self.now(),
         )?;
 
-        let (header, claims, kid) = pending.token.into_parts();
-        let principal = profile::principal(&claims, kid.as_deref(), lifetime.exp, &issuer.settings);
+        let (header, claims) = pending.token.into_parts();
+        let principal = profile::principal(&claims, header.kid(), lifetime.exp, &issuer.settings);
         let verified = VerifiedToken(Arc::new(VerifiedInner {
             header,
             claims,
             alg: pending.alg,
-            kid,
             key_fingerprint: key.fingerprint(),
             principal,
         }));
 
-        if let (Some(cache), Some(cache_key)) = (&self.cache, pending.cache_key) {
+        if let (Some(cache), true) = (&self.cache, pending.cacheable) {
             cache.insert(
-                cache_key,
+                pending.text,
                 CacheEntry {
                     token: verified.clone(),
                     issuer: pending.issuer,

@@ -1,6 +1,8 @@
 //! The authenticated identity shared by every credential type.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -46,20 +48,115 @@ impl AuthMethod {
 /// let printed = format!("{principal:?}");
 /// assert!(printed.contains("key-2026-12"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Cloning is cheap: the identity (subject, issuer, key id, roles,
+/// attributes) sits behind one reference count and only the expiry is
+/// copied, so a store can prepare a principal once and hand out clones.
+#[derive(Clone)]
 pub struct Principal {
+    identity: Arc<Identity>,
+    expires_at: Option<u64>,
+}
+
+/// The parts of a principal that credentials of one holder share.
+#[derive(Clone, PartialEq, Eq)]
+struct Identity {
     subject: String,
     method: AuthMethod,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     issuer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    roles: Vec<String>,
+    attributes: BTreeMap<String, String>,
+}
+
+/// The serialized form, field for field as written.
+#[derive(Serialize)]
+struct PrincipalRef<'a> {
+    subject: &'a str,
+    method: AuthMethod,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<&'a str>,
+    roles: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attributes: &'a BTreeMap<String, String>,
+}
+
+/// The deserialized form; see [`PrincipalRef`].
+#[derive(Deserialize)]
+struct PrincipalOwned {
+    subject: String,
+    method: AuthMethod,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
     key_id: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     expires_at: Option<u64>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     attributes: BTreeMap<String, String>,
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let identity = &*self.identity;
+        PrincipalRef {
+            subject: &identity.subject,
+            method: identity.method,
+            issuer: identity.issuer.as_deref(),
+            key_id: identity.key_id.as_deref(),
+            roles: &identity.roles,
+            expires_at: self.expires_at,
+            attributes: &identity.attributes,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let owned = PrincipalOwned::deserialize(deserializer)?;
+        Ok(Self {
+            identity: Arc::new(Identity {
+                subject: owned.subject,
+                method: owned.method,
+                issuer: owned.issuer,
+                key_id: owned.key_id,
+                roles: owned.roles,
+                attributes: owned.attributes,
+            }),
+            expires_at: owned.expires_at,
+        })
+    }
+}
+
+impl PartialEq for Principal {
+    fn eq(&self, other: &Self) -> bool {
+        self.expires_at == other.expires_at
+            && (Arc::ptr_eq(&self.identity, &other.identity) || self.identity == other.identity)
+    }
+}
+
+impl Eq for Principal {}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let identity = &*self.identity;
+        f.debug_struct("Principal")
+            .field("subject", &identity.subject)
+            .field("method", &identity.method)
+            .field("issuer", &identity.issuer)
+            .field("key_id", &identity.key_id)
+            .field("roles", &identity.roles)
+            .field("expires_at", &self.expires_at)
+            .field("attributes", &identity.attributes)
+            .finish()
+    }
 }
 
 impl Principal {
@@ -67,13 +164,15 @@ impl Principal {
     #[must_use]
     pub fn new(subject: impl Into<String>, method: AuthMethod) -> Self {
         Self {
-            subject: subject.into(),
-            method,
-            issuer: None,
-            key_id: None,
-            roles: Vec::new(),
+            identity: Arc::new(Identity {
+                subject: subject.into(),
+                method,
+                issuer: None,
+                key_id: None,
+                roles: Vec::new(),
+                attributes: BTreeMap::new(),
+            }),
             expires_at: None,
-            attributes: BTreeMap::new(),
         }
     }
 
@@ -93,14 +192,20 @@ impl Principal {
     /// ```
     #[must_use]
     pub fn with_method(mut self, method: AuthMethod) -> Self {
-        self.method = method;
+        self.identity_mut().method = method;
         self
+    }
+
+    /// Returns the identity for changing; copies it first only when another
+    /// clone shares it.
+    fn identity_mut(&mut self) -> &mut Identity {
+        Arc::make_mut(&mut self.identity)
     }
 
     /// Sets the issuer that vouched for the subject (the JWT `iss`).
     #[must_use]
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        self.identity_mut().issuer = Some(issuer.into());
         self
     }
 
@@ -108,7 +213,7 @@ impl Principal {
     /// `kid` of the key that verified a JWT.
     #[must_use]
     pub fn with_key_id(mut self, key_id: impl Into<String>) -> Self {
-        self.key_id = Some(key_id.into());
+        self.identity_mut().key_id = Some(key_id.into());
         self
     }
 
@@ -119,17 +224,19 @@ impl Principal {
         I: IntoIterator<Item = R>,
         R: Into<String>,
     {
-        self.roles.clear();
+        let held = &mut self.identity_mut().roles;
+        held.clear();
         for role in roles {
             let role = role.into();
-            if !self.roles.contains(&role) {
-                self.roles.push(role);
+            if !held.contains(&role) {
+                held.push(role);
             }
         }
         self
     }
 
     /// Sets when the credential expires, in seconds since the Unix epoch.
+    /// Never copies the identity.
     #[must_use]
     pub fn with_expires_at(mut self, unix_seconds: u64) -> Self {
         self.expires_at = Some(unix_seconds);
@@ -139,38 +246,40 @@ impl Principal {
     /// Adds a non-secret attribute, such as a tenant id or a client id.
     #[must_use]
     pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.attributes.insert(name.into(), value.into());
+        self.identity_mut()
+            .attributes
+            .insert(name.into(), value.into());
         self
     }
 
     /// Returns the subject: the user or service the credential belongs to.
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.identity.subject
     }
 
     /// Returns how the principal authenticated.
     pub fn method(&self) -> AuthMethod {
-        self.method
+        self.identity.method
     }
 
     /// Returns the issuer, for principals built from a JWT.
     pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.identity.issuer.as_deref()
     }
 
     /// Returns the public credential identifier (API-key id or JWT `kid`).
     pub fn key_id(&self) -> Option<&str> {
-        self.key_id.as_deref()
+        self.identity.key_id.as_deref()
     }
 
     /// Returns the roles, without duplicates, in the order they were given.
     pub fn roles(&self) -> &[String] {
-        &self.roles
+        &self.identity.roles
     }
 
     /// Returns whether the principal holds `role`, compared exactly.
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|held| held == role)
+        self.identity.roles.iter().any(|held| held == role)
     }
 
     /// Returns the expiry in seconds since the Unix epoch, if the credential has one.
@@ -186,12 +295,12 @@ impl Principal {
 
     /// Returns the attribute called `name`.
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes.get(name).map(String::as_str)
+        self.identity.attributes.get(name).map(String::as_str)
     }
 
     /// Returns all attributes, sorted by name.
     pub fn attributes(&self) -> &BTreeMap<String, String> {
-        &self.attributes
+        &self.identity.attributes
     }
 }
 
