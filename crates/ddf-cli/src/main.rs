@@ -23,13 +23,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Prints the version of every ddf-auth crate this binary was built with.
+    /// Prints the version of this binary.
     Version,
     /// Issues API keys and computes their digests.
     Apikey(apikey::ApikeyArgs),
     /// Checks policy files and explains which pattern decides a permission.
     Policy(policy::PolicyArgs),
-    /// Verifies or inspects JWTs.
+    /// Verifies and inspects JWTs, and generates signing keys.
     Jwt {
         #[command(subcommand)]
         command: jwt::JwtCommand,
