@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
     let permission = Permission::parse(first_line).ok();
     if let Some(permission) = &permission {
         assert_eq!(permission.as_str(), first_line);
-        assert_eq!(permission.segments().collect::<Vec<_>>().join(":"), first_line);
+        assert_eq!(
+            permission.segments().collect::<Vec<_>>().join(":"),
+            first_line
+        );
     }
     if let Ok(pattern) = Pattern::parse(first_line) {
         assert_eq!(pattern.as_str(), first_line);
@@ -39,6 +42,9 @@ fuzz_target!(|data: &[u8]| {
             let allowed = policy.allows(&roles, permission);
             assert_eq!(policy.decide(&roles, permission).is_allowed(), allowed);
         }
-        assert_eq!(policy.unknown_roles(&roles).collect::<Vec<_>>(), ["undefined-role"]);
+        assert_eq!(
+            policy.unknown_roles(&roles).collect::<Vec<_>>(),
+            ["undefined-role"]
+        );
     }
 });

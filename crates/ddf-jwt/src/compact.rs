@@ -307,6 +307,24 @@ pub fn verify_compact_jws(
     Ok(jws.payload)
 }
 
+/// Verifies a detached signature over `message` with the candidate keys of
+/// `keys` for `alg`, exactly as the validator does after parsing a token.
+///
+/// Test vectors for the signature primitives (Wycheproof) carry arbitrary
+/// messages, not JWS signing inputs, so they cannot go through
+/// [`verify_compact_jws`]. Not part of the supported API.
+#[doc(hidden)]
+pub fn verify_detached_for_testing(
+    keys: &crate::KeySet,
+    alg: Algorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), JwtError> {
+    crate::validator::verify_with(keys, None, alg, message, signature)
+        .unwrap_or_else(|| Err(JwtError::key_not_found(None, None)))
+        .map(|_| ())
+}
+
 /// Splits at the two dots without allocating; a third dot anywhere is a
 /// structure error. The header must be non-empty; the signature may be
 /// empty here and then fails verification.

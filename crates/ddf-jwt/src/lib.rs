@@ -75,7 +75,9 @@ mod source;
 mod validator;
 
 pub use alg::Algorithm;
-pub use compact::{DEFAULT_MAX_TOKEN_BYTES, UnverifiedToken, verify_compact_jws};
+pub use compact::{
+    DEFAULT_MAX_TOKEN_BYTES, UnverifiedToken, verify_compact_jws, verify_detached_for_testing,
+};
 pub use config::{
     ClaimCheckFn, DEFAULT_LEEWAY_SECONDS, IssuerConfig, IssuerSettings, MAX_LEEWAY_SECONDS,
     TENANT_PLACEHOLDER,

@@ -176,6 +176,14 @@ impl SessionKeys {
             serde_json::to_vec(session)
                 .map_err(|_| SessionError::Internal("session serialization failed"))?,
         );
+        self.seal_plaintext(storage_key, &plaintext)
+    }
+
+    fn seal_plaintext(
+        &self,
+        storage_key: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, SessionError> {
         let (key_id, cipher) = &self.keys[0];
 
         let mut nonce = [0_u8; NONCE_LEN];
@@ -186,7 +194,7 @@ impl SessionKeys {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: &plaintext,
+                    msg: plaintext,
                     aad: &aad,
                 },
             )
@@ -291,10 +299,23 @@ fn associated_data(storage_key: &[u8], key_id: &str) -> Vec<u8> {
 /// only; it must return an error, never panic, for any input.
 #[doc(hidden)]
 pub fn decode_payload_for_fuzzing(storage_key: &[u8], sealed: &[u8]) -> Option<Session> {
-    let keys = SessionKeys::new("fuzz", &SessionKey::from_bytes([0x42; 32]))
+    fuzzing_keys()?.open(storage_key, sealed).ok()
+}
+
+/// Seals `plaintext` as if it were a serialized session, then opens it, so
+/// the fuzz target reaches the JSON decoder and the consistency checks that
+/// random ciphertext never gets past. Exposed for the fuzz target only.
+#[doc(hidden)]
+pub fn decode_plaintext_for_fuzzing(plaintext: &[u8]) -> Option<Session> {
+    let keys = fuzzing_keys()?;
+    let sealed = keys.seal_plaintext(b"fuzz", plaintext).ok()?;
+    keys.open(b"fuzz", &sealed).ok()
+}
+
+fn fuzzing_keys() -> Option<SessionKeys> {
+    SessionKeys::new("fuzz", &SessionKey::from_bytes([0x42; 32]))
         .and_then(|keys| keys.with_decrypt_only("fuzz-old", &SessionKey::from_bytes([0x24; 32])))
-        .ok()?;
-    keys.open(storage_key, sealed).ok()
+        .ok()
 }
 
 #[cfg(test)]

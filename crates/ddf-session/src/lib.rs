@@ -86,9 +86,9 @@ mod session;
 mod store;
 
 pub use config::{LimitPolicy, SessionConfig};
-#[doc(hidden)]
-pub use crypto::decode_payload_for_fuzzing;
 pub use crypto::{MAX_SEALED_LEN, SessionKey, SessionKeys};
+#[doc(hidden)]
+pub use crypto::{decode_payload_for_fuzzing, decode_plaintext_for_fuzzing};
 pub use error::{BoxError, InvalidReason, SessionError, SessionErrorKind};
 pub use id::{SESSION_ID_BYTES, SESSION_ID_LEN, SessionId};
 pub use manager::{LoadedSession, SessionManager};
