@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --exclude ddf-bench-peers --locked
 
+# Every security-catalog row must have a test named after it.
+python3 scripts/catalog-coverage.py
+
 for tool in node npm; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "scripts/test.sh: '$tool' is required by the end-to-end tests (e2e/run.sh); install Node.js 18 or newer" >&2
