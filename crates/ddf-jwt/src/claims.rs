@@ -166,6 +166,22 @@ impl Claims {
         }
     }
 
+    /// Calls `each` for every string of a claim that is an array of strings.
+    /// A role or permission claim sent as one string grants nothing: reading
+    /// `"llm:*"` or `"admin user"` as a list would let a type confusion in
+    /// the issuer's mapping widen access.
+    pub(crate) fn array_strings<'s>(
+        &'s self,
+        list: Option<&'s List>,
+        mut each: impl FnMut(&'s str),
+    ) {
+        if let Some(List::Items(items)) = list {
+            for item in items.iter().flatten() {
+                each(self.text(item));
+            }
+        }
+    }
+
     pub(crate) fn list(&self, name: ListClaim) -> Option<&List> {
         let members = &self.members;
         match name {

@@ -91,7 +91,9 @@ pub(crate) fn principal(
     }
 
     let mut roles: Vec<String> = Vec::new();
-    let mut plain = |list| claims.strings(claims.list(list), |role| roles.push(role.to_owned()));
+    let mut plain = |list| {
+        claims.array_strings(claims.list(list), |role| roles.push(role.to_owned()));
+    };
     match settings.profile {
         Profile::Generic => {
             plain(ListClaim::Roles);
@@ -104,7 +106,7 @@ pub(crate) fn principal(
     }
     if settings.profile == Profile::Keycloak {
         for client in &settings.client_ids {
-            claims.strings(claims.client_roles(client), |role| {
+            claims.array_strings(claims.client_roles(client), |role| {
                 roles.push(format!("{client}/{role}"));
             });
         }

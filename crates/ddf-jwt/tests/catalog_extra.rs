@@ -25,6 +25,27 @@ fn roles(validator: &Validator, claims: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
+fn b07_role_claims_must_be_arrays() {
+    let keycloak = keycloak_validator(0);
+    let as_string = claims_with(&json!({"realm_access": {"roles": "admin user"}}));
+    assert!(roles(&keycloak, &as_string).is_empty());
+    let mixed = claims_with(&json!({"realm_access": {"roles": ["user", 7, {"x": 1}]}}));
+    assert_eq!(roles(&keycloak, &mixed), ["user"]);
+    let client_string = claims_with(&json!({"resource_access": {AUDIENCE: {"roles": "admin"}}}));
+    assert!(roles(&keycloak, &client_string).is_empty());
+
+    let generic = validator(issuer().profile(Profile::Generic));
+    let permissions = claims_with(&json!({"permissions": "llm:*", "roles": "admin"}));
+    assert!(roles(&generic, &permissions).is_empty());
+    // `scope` is space-separated by definition (RFC 6749 section 3.3).
+    let scope = claims_with(&json!({"scope": "llm.read llm.write"}));
+    assert_eq!(
+        roles(&generic, &scope),
+        ["scope:llm.read", "scope:llm.write"]
+    );
+}
+
+#[test]
 fn b08_roles_of_other_clients_are_not_mapped() {
     let validator = keycloak_validator(0);
 
