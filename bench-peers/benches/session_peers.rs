@@ -15,7 +15,7 @@
 //!
 //! Both sides store the same principal (subject, issuer, two roles). ddf
 //! seals the session with AES-256-GCM in Redis; tower-sessions' Redis store
-//! writes plain MessagePack.
+//! writes it unencrypted, encoded with rmp-serde.
 
 #![expect(
     missing_docs,
