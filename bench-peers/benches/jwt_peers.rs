@@ -1,7 +1,10 @@
 //! JWT validation per algorithm, side by side on the same token bytes and the
-//! same key: the bare aws-lc-rs signature check (the floor), ddf-jwt with the
-//! verified-token cache off and on, jsonwebtoken 12 `decode` with full
-//! validation, and jwt-simple 0.15 on its pure-Rust backend.
+//! same key. The floors are the bare signature check with aws-lc-rs and with
+//! ring (jsonwebtoken 9's backend), and for Ed25519 also the aws-lc-rs
+//! `UnparsedPublicKey` call that jsonwebtoken 12 makes. Measured against
+//! them: ddf-jwt with the verified-token cache off and on, jsonwebtoken 12
+//! `decode` with full validation, and jwt-simple 0.15 on its pure-Rust
+//! backend.
 //!
 //! ```sh
 //! cargo bench -p ddf-bench-peers --bench jwt_peers -- --warm-up-time 1 --measurement-time 3
@@ -141,6 +144,37 @@ impl JwtSimple {
     }
 }
 
+/// Verifies the signature with ring as jsonwebtoken 9 drives it: the
+/// public key is parsed (HMAC: the key schedule built) on every call,
+/// because ring keeps no parsed public key for verification.
+fn ring_verify(case: &TokenCase, message: &[u8], signature: &[u8]) -> bool {
+    use ring::signature::{self, UnparsedPublicKey};
+    match &case.key {
+        PublicKey::Rsa { n, e } => {
+            let params = if case.alg == Alg::Rs256 {
+                &signature::RSA_PKCS1_2048_8192_SHA256
+            } else {
+                &signature::RSA_PSS_2048_8192_SHA256
+            };
+            signature::RsaPublicKeyComponents { n, e }
+                .verify(params, message, signature)
+                .is_ok()
+        }
+        PublicKey::P256(point) => {
+            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(message, signature)
+                .is_ok()
+        }
+        PublicKey::Ed25519(public) => UnparsedPublicKey::new(&signature::ED25519, public)
+            .verify(message, signature)
+            .is_ok(),
+        PublicKey::Secret(secret) => {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+            ring::hmac::verify(&key, message, signature).is_ok()
+        }
+    }
+}
+
 fn jwt_simple_options() -> VerificationOptions {
     VerificationOptions {
         allowed_issuers: Some(HashSet::from([ISSUER.to_owned()])),
@@ -182,6 +216,26 @@ fn bench(c: &mut Criterion) {
                 case.floor
                     .verify(black_box(input.as_bytes()), black_box(&signature))
             });
+        });
+        if let PublicKey::Ed25519(public) = &case.key {
+            // jsonwebtoken 12 verifies Ed25519 through `UnparsedPublicKey`,
+            // a different aws-lc call from the `ParsedPublicKey` floor.
+            let unparsed = aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::ED25519,
+                public.clone(),
+            );
+            assert!(unparsed.verify(input.as_bytes(), &signature).is_ok());
+            group.bench_function("floor_aws_lc_unparsed", |b| {
+                b.iter(|| {
+                    unparsed
+                        .verify(black_box(input.as_bytes()), black_box(&signature))
+                        .is_ok()
+                });
+            });
+        }
+        assert!(ring_verify(case, input.as_bytes(), &signature));
+        group.bench_function("floor_ring", |b| {
+            b.iter(|| ring_verify(case, black_box(input.as_bytes()), black_box(&signature)));
         });
         group.bench_function("ddf_jwt_cold", |b| {
             b.iter(|| cold.validate_sync(black_box(token)).is_ok());
