@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --workspace --exclude ddf-bench-peers --locked
+# The optional framework adapters stay out of the default build above.
+cargo test -p ddf-tower --features actix --locked
