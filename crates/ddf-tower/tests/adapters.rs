@@ -177,7 +177,10 @@ async fn jwt_failures_map_to_invalid_token() {
     let good = token(&idp, "user-0001", &["user"]);
     let mut tampered = good.clone();
     tampered.pop();
-    tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
+    // The last base64url character of a 64-byte signature carries 2 bits, so
+    // only `A`, `Q`, `g` and `w` are canonical; `B` would make the token
+    // malformed instead of changing the signature.
+    tampered.push(if good.ends_with('A') { 'Q' } else { 'A' });
 
     let cases = [
         (wrong_audience, Reason::AudienceMismatch),
