@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --exclude ddf-bench-peers --locked
 
+# The optional framework adapters stay out of the default build above.
+cargo test -p ddf-tower --features actix --locked
+cargo test -p ddf-auth --features grpc --test grpc_gateway --locked
+
 # Every security-catalog row must have a test named after it.
 python3 scripts/catalog-coverage.py
 

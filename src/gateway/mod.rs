@@ -29,6 +29,8 @@
 mod config;
 mod dev;
 mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 mod stack;
 
 pub use config::{

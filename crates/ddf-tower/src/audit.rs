@@ -52,6 +52,16 @@ pub(crate) struct RequestFacts {
 }
 
 impl RequestFacts {
+    /// Facts from a request of another framework; `route` is cleaned here.
+    #[cfg(feature = "actix")]
+    pub(crate) fn new(http_method: http::Method, route: &str, client: Option<IpAddr>) -> Self {
+        Self {
+            http_method,
+            route: clean(route).into_owned(),
+            client,
+        }
+    }
+
     pub(crate) fn of<B>(request: &Request<B>, client: Option<IpAddr>) -> Self {
         Self {
             http_method: request.method().clone(),
@@ -106,7 +116,7 @@ pub(crate) fn clean(value: &str) -> Cow<'_, str> {
 
 /// The failure-event budget of the [`Require`](crate::Require) extractor,
 /// shared by every route of the process.
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) static EXTRACTOR_BUDGET: EventBudget = EventBudget::new(100);
 
 /// Caps failure events per second; see the module documentation.

@@ -9,10 +9,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use ddf_rbac::Principal;
 use futures_util::FutureExt;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName, Method, Request, Response, Uri};
+use http_body_util::Full;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -40,6 +43,12 @@ const IDENTITY_HEADERS: [&str; 4] = [
     "x-authenticated-user",
 ];
 const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
+
+/// Returns whether the lowercase header `name` claims an identity and is
+/// removed from authenticated requests.
+pub(crate) fn is_identity_header(name: &str) -> bool {
+    IDENTITY_HEADERS.contains(&name) || name.starts_with(IDENTITY_HEADER_PREFIX)
+}
 
 /// Authenticates every request with the authenticator configured for its
 /// credential kind.
@@ -110,6 +119,16 @@ impl AuthLayer {
     /// Returns the responder that renders this layer's rejections.
     pub fn responder(&self) -> &Responder {
         &self.config.responder
+    }
+
+    /// Runs the layer's checks on `request` without an inner service, for
+    /// adapters to servers that are not tower services.
+    #[cfg_attr(
+        not(feature = "actix"),
+        expect(dead_code, reason = "used by the actix adapter")
+    )]
+    pub(crate) async fn admit<B>(&self, request: &mut Request<B>) -> Admission {
+        self.config.admit(request).await
     }
 }
 
@@ -329,6 +348,29 @@ enum Decision {
     Rejected(Option<CredentialKind>, AuthFailure),
 }
 
+/// Appends each header of `extra` whose name `target` does not contain yet.
+///
+/// Headers the inner service set win: a handler that logs out clears the
+/// session cookie, and a refresh found during authentication must not
+/// re-set it.
+pub(crate) fn add_missing_headers(target: &mut HeaderMap, extra: &HeaderMap) {
+    for name in extra.keys() {
+        if !target.contains_key(name) {
+            for value in extra.get_all(name) {
+                target.append(name, value.clone());
+            }
+        }
+    }
+}
+
+/// What [`AuthLayer`] decided for one request.
+pub(crate) enum Admission {
+    /// Call the inner service, then append these headers to its response.
+    Pass(HeaderMap),
+    /// Answer with this rejection and do not call the inner service.
+    Reject(Response<Bytes>),
+}
+
 impl Config {
     async fn handle<S, ReqBody, ResBody>(
         &self,
@@ -338,8 +380,25 @@ impl Config {
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
+        match self.admit(&mut request).await {
+            Admission::Pass(response_headers) => {
+                let mut response = call_inner(&mut inner, request).await?;
+                add_missing_headers(response.headers_mut(), &response_headers);
+                Ok(response)
+            }
+            Admission::Reject(response) => {
+                Ok(response.map(|body| ResponseBody::rejection(Full::new(body))))
+            }
+        }
+    }
+
+    /// Runs every check of the layer on `request`: removes forged identity
+    /// headers, resolves the client, authenticates the credential, and on
+    /// success stores the [`Principal`], [`ClientAddr`], [`Responder`] and
+    /// authorizer in the request extensions.
+    async fn admit<B>(&self, request: &mut Request<B>) -> Admission {
         let started = Instant::now();
-        self.prepare(&mut request);
+        self.prepare(request);
         let client = self
             .resolver
             .resolve(request.extensions(), request.headers());
@@ -351,8 +410,8 @@ impl Config {
             request.extensions_mut().insert(authorizer.clone());
         }
 
-        if self.cors_preflight_bypass && is_cors_preflight(&request) {
-            return call_inner(&mut inner, request).await;
+        if self.cors_preflight_bypass && is_cors_preflight(request) {
+            return Admission::Pass(HeaderMap::new());
         }
 
         let client_key = ClientKey::from_addr(client);
@@ -360,38 +419,25 @@ impl Config {
         if let Some(guard) = &self.guard
             && let Some(remaining) = guard.blocked_for(client_key.as_str())
         {
-            let facts = RequestFacts::of(&request, client);
+            let facts = RequestFacts::of(request, client);
             audit::rate_limited(&self.budget, &facts, None, "blocked");
             crate::metrics::rate_limited("blocked");
             let failure = AuthFailure::new(Reason::RateLimited).with_retry_after(remaining);
-            return Ok(self.reject(&failure, grpc));
+            return Admission::Reject(self.responder.respond_bytes(&failure, grpc));
         }
 
         let decision = self.decide(request.headers(), request.uri()).await;
-        let facts = RequestFacts::of(&request, client);
+        let facts = RequestFacts::of(request, client);
         match decision {
             Decision::Authenticated(principal, response_headers) => {
                 audit::authn_success(&facts, &principal);
                 crate::metrics::authentication("success", None, started.elapsed());
                 request.extensions_mut().insert(principal);
-                let mut response = call_inner(&mut inner, request).await?;
-                // Headers the inner service set win: a handler that logs
-                // out clears the cookie, and a refresh must not re-set it.
-                if !response_headers.is_empty() {
-                    let headers = response.headers_mut();
-                    for name in response_headers.keys() {
-                        if !headers.contains_key(name) {
-                            for value in response_headers.get_all(name) {
-                                headers.append(name, value.clone());
-                            }
-                        }
-                    }
-                }
-                Ok(response)
+                Admission::Pass(response_headers)
             }
             Decision::Anonymous => {
                 crate::metrics::authentication("anonymous", None, started.elapsed());
-                call_inner(&mut inner, request).await
+                Admission::Pass(HeaderMap::new())
             }
             Decision::Rejected(source, failure) => {
                 audit::authn_failure(&self.budget, &facts, source, &failure);
@@ -408,7 +454,7 @@ impl Config {
                         guard.record_credential_failure(key_id);
                     }
                 }
-                Ok(self.reject(&failure, grpc))
+                Admission::Reject(self.responder.respond_bytes(&failure, grpc))
             }
         }
     }
@@ -421,10 +467,7 @@ impl Config {
         let headers = request.headers_mut();
         let forged: Vec<HeaderName> = headers
             .keys()
-            .filter(|name| {
-                let name = name.as_str();
-                IDENTITY_HEADERS.contains(&name) || name.starts_with(IDENTITY_HEADER_PREFIX)
-            })
+            .filter(|name| is_identity_header(name.as_str()))
             .cloned()
             .collect();
         for name in forged {
@@ -466,12 +509,6 @@ impl Config {
                 Decision::Rejected(Some(kind), AuthFailure::new(Reason::InternalError))
             }
         }
-    }
-
-    fn reject<B>(&self, failure: &AuthFailure, grpc: bool) -> Response<ResponseBody<B>> {
-        self.responder
-            .respond(failure, grpc)
-            .map(ResponseBody::rejection)
     }
 }
 

@@ -60,8 +60,8 @@ impl<T: Authorize + ?Sized> Authorize for Arc<T> {
 /// extensions for the [`Require`](crate::Require) extractor.
 #[derive(Clone)]
 #[cfg_attr(
-    not(feature = "axum"),
-    expect(dead_code, reason = "read only by the axum extractor")
+    not(any(feature = "axum", feature = "actix")),
+    expect(dead_code, reason = "read only by the extractors")
 )]
 pub(crate) struct SharedAuthorizer(pub(crate) Arc<dyn Authorize>);
 
@@ -112,6 +112,26 @@ impl RequirePermissionLayer {
     pub fn permission(&self) -> &str {
         &self.permission
     }
+
+    /// Checks `principal` for the permission. A denial is counted and
+    /// logged as an `authz_fail` event with the facts that `facts` returns;
+    /// a missing principal is `credentials_missing`.
+    pub(crate) fn check(
+        &self,
+        principal: Option<&Principal>,
+        facts: impl FnOnce() -> RequestFacts,
+    ) -> Result<(), AuthFailure> {
+        let Some(principal) = principal else {
+            return Err(AuthFailure::new(Reason::CredentialsMissing));
+        };
+        let allowed = self.authorizer.allows(principal, &self.permission);
+        crate::metrics::authorization(allowed);
+        if allowed {
+            return Ok(());
+        }
+        audit::authz_failure(&self.budget, &facts(), principal, &self.permission);
+        Err(AuthFailure::new(Reason::PermissionDenied).with_permission(&*self.permission))
+    }
 }
 
 impl<S> Layer<S> for RequirePermissionLayer {
@@ -154,33 +174,15 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let decision = match request.extensions().get::<Principal>() {
-            None => Err(AuthFailure::new(Reason::CredentialsMissing)),
-            Some(principal) => {
-                let allowed = self
-                    .layer
-                    .authorizer
-                    .allows(principal, &self.layer.permission);
-                crate::metrics::authorization(allowed);
-                if allowed {
-                    Ok(())
-                } else {
-                    let client = request
-                        .extensions()
-                        .get::<ClientAddr>()
-                        .map(|client| client.0);
-                    let facts = RequestFacts::of(&request, client);
-                    audit::authz_failure(
-                        &self.layer.budget,
-                        &facts,
-                        principal,
-                        &self.layer.permission,
-                    );
-                    Err(AuthFailure::new(Reason::PermissionDenied)
-                        .with_permission(&*self.layer.permission))
-                }
-            }
-        };
+        let decision = self
+            .layer
+            .check(request.extensions().get::<Principal>(), || {
+                let client = request
+                    .extensions()
+                    .get::<ClientAddr>()
+                    .map(|client| client.0);
+                RequestFacts::of(&request, client)
+            });
         match decision {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(failure) => {

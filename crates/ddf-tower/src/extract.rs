@@ -1,34 +1,39 @@
-//! axum extractors: [`Authenticated`], `Option<Authenticated>` and [`Require`].
+//! Extractors: [`Authenticated`], `Option<Authenticated>` and [`Require`],
+//! for axum here and for actix-web in the `actix` module.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
+#[cfg(feature = "axum")]
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+#[cfg(feature = "axum")]
 use axum::response::{IntoResponse, Response};
 use ddf_rbac::Principal;
+#[cfg(feature = "axum")]
 use http::request::Parts;
 
 use crate::authorize::SharedAuthorizer;
+#[cfg(feature = "axum")]
 use crate::client::ClientAddr;
 use crate::failure::AuthFailure;
+#[cfg(feature = "axum")]
 use crate::grpc::is_grpc_request;
 use crate::reason::Reason;
+#[cfg(feature = "axum")]
 use crate::responder::{Rejection, Responder};
 
-fn rejection(parts: &Parts, reason: Reason) -> Rejection {
+#[cfg(feature = "axum")]
+fn rejection(parts: &Parts, failure: AuthFailure) -> Rejection {
     let responder = parts
         .extensions
         .get::<Responder>()
         .cloned()
         .unwrap_or_default();
-    Rejection::new(
-        AuthFailure::new(reason),
-        responder,
-        is_grpc_request(&parts.headers),
-    )
+    Rejection::new(failure, responder, is_grpc_request(&parts.headers))
 }
 
+#[cfg(feature = "axum")]
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         self.into_http_response().map(axum::body::Body::new)
@@ -60,6 +65,7 @@ impl Deref for Authenticated {
     }
 }
 
+#[cfg(feature = "axum")]
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = Rejection;
 
@@ -69,10 +75,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
             .get::<Principal>()
             .cloned()
             .map(Self)
-            .ok_or_else(|| rejection(parts, Reason::CredentialsMissing))
+            .ok_or_else(|| rejection(parts, AuthFailure::new(Reason::CredentialsMissing)))
     }
 }
 
+#[cfg(feature = "axum")]
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
     type Rejection = Rejection;
 
@@ -162,47 +169,66 @@ impl<P: PermissionName> fmt::Debug for Require<P> {
     }
 }
 
+impl<P> Require<P> {
+    /// Wraps a principal that was checked for `P`.
+    pub(crate) fn checked(principal: Principal) -> Self {
+        Self {
+            principal,
+            permission: PhantomData,
+        }
+    }
+}
+
+/// The decision of every `Require` extractor: 401 without a principal, 500
+/// without an authorizer (fail closed), 403 with an `authz_fail` event when
+/// the principal lacks `permission`.
+pub(crate) fn require_permission(
+    principal: Option<&Principal>,
+    authorizer: Option<&SharedAuthorizer>,
+    permission: &'static str,
+    facts: impl FnOnce() -> crate::audit::RequestFacts,
+) -> Result<Principal, AuthFailure> {
+    let Some(principal) = principal else {
+        return Err(AuthFailure::new(Reason::CredentialsMissing));
+    };
+    let Some(SharedAuthorizer(authorizer)) = authorizer else {
+        tracing::error!(
+            target: crate::audit::TARGET,
+            permission,
+            "no authorizer configured for the Require extractor; set AuthLayerBuilder::authorizer"
+        );
+        return Err(AuthFailure::new(Reason::InternalError));
+    };
+    let allowed = authorizer.allows(principal, permission);
+    crate::metrics::authorization(allowed);
+    if !allowed {
+        crate::audit::authz_failure(
+            &crate::audit::EXTRACTOR_BUDGET,
+            &facts(),
+            principal,
+            permission,
+        );
+        return Err(AuthFailure::new(Reason::PermissionDenied).with_permission(permission));
+    }
+    Ok(principal.clone())
+}
+
+#[cfg(feature = "axum")]
 impl<S: Send + Sync, P: PermissionName> FromRequestParts<S> for Require<P> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(principal) = parts.extensions.get::<Principal>() else {
-            return Err(rejection(parts, Reason::CredentialsMissing));
-        };
-        let Some(SharedAuthorizer(authorizer)) = parts.extensions.get::<SharedAuthorizer>() else {
-            tracing::error!(
-                target: crate::audit::TARGET,
-                permission = P::NAME,
-                "no authorizer configured for the Require extractor; set AuthLayerBuilder::authorizer"
-            );
-            return Err(rejection(parts, Reason::InternalError));
-        };
-        let allowed = authorizer.allows(principal, P::NAME);
-        crate::metrics::authorization(allowed);
-        if !allowed {
-            let client = parts.extensions.get::<ClientAddr>().map(|client| client.0);
-            let facts = crate::audit::RequestFacts::of_parts(parts, client);
-            crate::audit::authz_failure(
-                &crate::audit::EXTRACTOR_BUDGET,
-                &facts,
-                principal,
-                P::NAME,
-            );
-            let responder = parts
-                .extensions
-                .get::<Responder>()
-                .cloned()
-                .unwrap_or_default();
-            let failure = AuthFailure::new(Reason::PermissionDenied).with_permission(P::NAME);
-            return Err(Rejection::new(
-                failure,
-                responder,
-                is_grpc_request(&parts.headers),
-            ));
-        }
-        Ok(Self {
-            principal: principal.clone(),
-            permission: PhantomData,
-        })
+        let decision = require_permission(
+            parts.extensions.get::<Principal>(),
+            parts.extensions.get::<SharedAuthorizer>(),
+            P::NAME,
+            || {
+                let client = parts.extensions.get::<ClientAddr>().map(|client| client.0);
+                crate::audit::RequestFacts::of_parts(parts, client)
+            },
+        );
+        decision
+            .map(Self::checked)
+            .map_err(|failure| rejection(parts, failure))
     }
 }

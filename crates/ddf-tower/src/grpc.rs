@@ -18,25 +18,26 @@
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 
 use crate::failure::AuthFailure;
 
 /// Returns whether the request is a gRPC call, judged by its `content-type`.
 pub fn is_grpc_request(headers: &HeaderMap) -> bool {
-    headers.get(CONTENT_TYPE).is_some_and(|value| {
-        let value = value.as_bytes();
-        value.starts_with(b"application/grpc") && matches!(value.get(16), None | Some(b'+' | b';'))
-    })
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| is_grpc_content_type(value.as_bytes()))
+}
+
+/// Returns whether a `content-type` value names gRPC: `application/grpc`,
+/// optionally followed by `+format` or parameters, but not `grpc-web`.
+pub(crate) fn is_grpc_content_type(value: &[u8]) -> bool {
+    value.starts_with(b"application/grpc") && matches!(value.get(16), None | Some(b'+' | b';'))
 }
 
 /// Builds the trailers-only gRPC response for `failure`.
-pub(crate) fn response(
-    failure: &AuthFailure,
-    retry_after: Option<HeaderValue>,
-) -> Response<Full<Bytes>> {
+pub(crate) fn response(failure: &AuthFailure, retry_after: Option<HeaderValue>) -> Response<Bytes> {
     let reason = failure.reason();
-    let mut response = Response::new(Full::new(Bytes::new()));
+    let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::OK;
 
     let headers = response.headers_mut();

@@ -74,11 +74,15 @@
 //!   client addresses from axum's `ConnectInfo`.
 //! - `redis`: [`RedisRateLimiter`], budgets shared by every replica.
 //! - `metrics`: counters and histograms through the `metrics` facade.
+//! - `actix`: the same authentication, permission checks and extractors as
+//!   actix-web 4 middleware (see the `actix` module).
 //! - `jwt`, `apikey`, `session`, `rbac` (default): the [`adapters`] that plug
 //!   `ddf_jwt::Validator`, `ddf_apikey::ApiKeyVerifier`,
 //!   `ddf_session::SessionManager` (or [`SessionAuthenticator`]) and
 //!   `ddf_rbac::Policy` into the layers.
 
+#[cfg(feature = "actix")]
+pub mod actix;
 pub mod adapters;
 pub mod audit;
 mod auth_layer;
@@ -89,7 +93,7 @@ mod brute_force;
 mod client;
 mod credential;
 mod error;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "actix"))]
 mod extract;
 mod failure;
 pub mod grpc;
@@ -110,7 +114,7 @@ pub use brute_force::{Alert, BruteForceConfig, BruteForceGuard, Dimension};
 pub use client::{ClientAddr, ClientAddrResolver, PeerAddr};
 pub use credential::{Credential, CredentialConfig, CredentialExtractor, CredentialKind};
 pub use error::ConfigError;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub use extract::{Authenticated, PermissionName, Require};
 pub use failure::AuthFailure;
 #[cfg(feature = "redis")]

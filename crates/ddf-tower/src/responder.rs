@@ -222,6 +222,16 @@ impl Responder {
     /// the response extensions, so outer layers and tests can read it
     /// without parsing the body.
     pub fn respond(&self, failure: &AuthFailure, grpc_request: bool) -> Response<Full<Bytes>> {
+        self.respond_bytes(failure, grpc_request).map(Full::new)
+    }
+
+    /// Builds the response for `failure` with the body as plain bytes, for
+    /// adapters to frameworks with their own body types.
+    pub(crate) fn respond_bytes(
+        &self,
+        failure: &AuthFailure,
+        grpc_request: bool,
+    ) -> Response<Bytes> {
         let reason = failure.reason();
         let retry_after = self.retry_after(failure).map(HeaderValue::from);
         if grpc_request && self.inner.grpc {
@@ -229,7 +239,7 @@ impl Responder {
         }
 
         let rendered = self.inner.renderer.render(failure);
-        let mut response = Response::new(Full::new(rendered.body));
+        let mut response = Response::new(rendered.body);
         *response.status_mut() = reason.status();
 
         let headers = response.headers_mut();
@@ -386,6 +396,15 @@ impl Rejection {
     /// Builds the response.
     pub fn into_http_response(self) -> Response<Full<Bytes>> {
         self.responder.respond(&self.failure, self.grpc)
+    }
+
+    /// Builds the response with the body as plain bytes.
+    #[cfg_attr(
+        not(feature = "actix"),
+        expect(dead_code, reason = "used by the actix adapter")
+    )]
+    pub(crate) fn to_bytes_response(&self) -> Response<Bytes> {
+        self.responder.respond_bytes(&self.failure, self.grpc)
     }
 }
 
