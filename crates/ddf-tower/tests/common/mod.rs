@@ -101,10 +101,31 @@ impl Capture {
 
     /// Installs a subscriber that captures every event at every level on
     /// this thread until the guard drops.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+    ///
+    /// Capturing tests of one binary run one at a time: installing or
+    /// dropping a scoped subscriber rebuilds tracing's per-callsite interest
+    /// cache, and a rebuild racing with another test's capture could leave
+    /// that test's callsites disabled and lose its events.
+    pub fn install(&self) -> CaptureGuard {
+        static CAPTURE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let serial = CAPTURE_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let subscriber = tracing_subscriber::registry().with(self.clone());
-        tracing::subscriber::set_default(subscriber)
+        let default = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        CaptureGuard {
+            _default: default,
+            _serial: serial,
+        }
     }
+}
+
+/// Keeps a [`Capture`] installed; fields drop in order, so the subscriber
+/// is removed before the next capturing test may start.
+pub struct CaptureGuard {
+    _default: tracing::subscriber::DefaultGuard,
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
 
 struct FieldVisitor<'a>(&'a mut BTreeMap<String, String>);
