@@ -126,7 +126,7 @@ fn load_file(path: &Path) -> Result<Vec<KeyEntry>, ApiKeyError> {
 ///
 /// Returns `config_invalid` with the parser's message.
 pub fn parse_yaml(text: &str) -> Result<Vec<KeyEntry>, ApiKeyError> {
-    let file: KeyFile = serde_yaml_ng::from_str(text)
+    let file: KeyFile = serde_saphyr::from_str(text)
         .map_err(|error| ApiKeyError::config(format!("invalid API-key YAML: {error}")))?;
     Ok(file.keys)
 }
