@@ -17,7 +17,7 @@ pub enum ApiKeyError {
         reason: InvalidReason,
     },
 
-    /// The key store could not answer (unreachable, timed out, unreadable
+    /// The key store did not respond (unreachable, timed out, unreadable
     /// record); nothing was authenticated.
     #[error("API-key store unavailable: {detail}; retry later")]
     StoreUnavailable {

@@ -17,7 +17,7 @@ pub enum JwtError {
     /// is invalid; see the [`MalformedReason`].
     #[error("token is malformed: {reason}")]
     Malformed {
-        /// What exactly is wrong.
+        /// The structural rule the token broke.
         reason: MalformedReason,
     },
     /// The header has a `crit` member; no JWS extension is supported.
@@ -26,8 +26,8 @@ pub enum JwtError {
     /// The header `alg` is missing, unknown, `none`, or not allowed for the issuer.
     #[error("token algorithm {} is not allowed for this issuer", AlgLabel(*.alg))]
     AlgNotAllowed {
-        /// The algorithm when it is one this crate knows; `None` for a
-        /// missing, unknown or `none` algorithm.
+        /// The algorithm if this crate supports it; `None` for a missing,
+        /// unknown or `none` algorithm.
         alg: Option<Algorithm>,
     },
     /// No key of the issuer matches the token's `kid` and algorithm.
@@ -35,7 +35,7 @@ pub enum JwtError {
     KeyNotFound {
         /// The token's `kid`, shortened to 64 characters.
         kid: Option<String>,
-        /// Why a key with this `kid` was skipped when the key set was loaded.
+        /// The reason a key with this `kid` was skipped when the key set was loaded.
         skipped: Option<SkipReason>,
     },
     /// Several keys match a token that carries no `kid` (or too many share one).
@@ -94,7 +94,7 @@ pub enum JwtError {
     ClaimMalformed {
         /// The claim name.
         claim: String,
-        /// What the claim must be.
+        /// The value or type the claim must have.
         expected: &'static str,
     },
     /// A claim does not have the required value (required-claims list,
@@ -122,19 +122,19 @@ pub enum JwtError {
     /// A document given as a JWKS is not `{"keys": [...]}`.
     #[error("JWKS document is invalid: {reason}")]
     JwksInvalid {
-        /// What is wrong with the document.
+        /// The defect of the document.
         reason: String,
     },
     /// A locally configured key (PEM, secret) is unusable.
     #[error("key is invalid: {reason}")]
     KeyInvalid {
-        /// What is wrong with the key, never the key itself.
+        /// The defect of the key, never the key itself.
         reason: String,
     },
     /// The validator configuration is invalid.
     #[error("validator configuration is invalid: {reason}")]
     ConfigInvalid {
-        /// What is wrong and how to fix it.
+        /// The invalid setting and how to fix it.
         reason: String,
     },
 }
@@ -305,7 +305,7 @@ impl ErrorKind {
     }
 
     /// Returns whether the failure is the service's (no usable keys) rather
-    /// than the token's, so it should answer 503 and not count as a failed
+    /// than the token's, so it should return 503 and not count as a failed
     /// authentication.
     pub fn is_unavailable(self) -> bool {
         matches!(self, Self::JwksUnavailable | Self::JwksInvalid)
@@ -318,7 +318,7 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// What is wrong with a malformed token.
+/// The rule a malformed token broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MalformedReason {
@@ -361,7 +361,7 @@ impl fmt::Display for MalformedReason {
     }
 }
 
-/// Why a key of a JWKS document or a configured key was not loaded.
+/// The reason a key of a JWKS document or a configured key was not loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SkipReason {

@@ -55,13 +55,13 @@ pub(crate) fn is_identity_header(name: &str) -> bool {
 ///
 /// On success the [`Principal`] goes into the request extensions, together
 /// with the resolved [`ClientAddr`] and the layer's [`Responder`]. On failure
-/// the layer answers with the rejection response and does not call the
+/// the layer returns the rejection response and does not call the
 /// inner service. Also:
 ///
 /// - with [`optional`](AuthLayerBuilder::optional) set, a request without any
 ///   credential passes with no principal, but a bad credential still fails;
-/// - a [`BruteForceGuard`] records credential failures and answers blocked
-///   clients with 429 before any parsing;
+/// - a [`BruteForceGuard`] records credential failures and returns 429 to
+///   blocked clients before any parsing;
 /// - identity headers (`X-User-Id`, `X-Forwarded-User`, `X-Auth-*`, ...) and
 ///   any earlier `Principal` extension are removed;
 /// - credential headers are marked sensitive, so later `http` debug output
@@ -202,8 +202,8 @@ impl AuthLayerBuilder {
         self
     }
 
-    /// Tracks failed authentications with `guard`, and answers clients it
-    /// blocks with 429.
+    /// Tracks failed authentications with `guard`, and returns 429 to the
+    /// clients it blocks.
     pub fn brute_force(mut self, guard: BruteForceGuard) -> Self {
         self.guard = Some(guard);
         self
@@ -363,11 +363,11 @@ pub(crate) fn add_missing_headers(target: &mut HeaderMap, extra: &HeaderMap) {
     }
 }
 
-/// What [`AuthLayer`] decided for one request.
+/// The decision of [`AuthLayer`] for one request.
 pub(crate) enum Admission {
     /// Call the inner service, then append these headers to its response.
     Pass(HeaderMap),
-    /// Answer with this rejection and do not call the inner service.
+    /// Return this rejection and do not call the inner service.
     Reject(Response<Bytes>),
 }
 

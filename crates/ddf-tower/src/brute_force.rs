@@ -25,7 +25,7 @@ pub struct BruteForceConfig {
     pub max_failures: u32,
     /// Length of the sliding window, in seconds.
     pub window_secs: u64,
-    /// How long a client address that raised the alert gets 429 answers, in
+    /// How long a client address that raised the alert gets 429 responses, in
     /// seconds; 0 disables blocking. Capped at one day, so a victim whose
     /// address an attacker shares is never locked out for good.
     pub block_secs: u64,

@@ -6,7 +6,7 @@ use std::fmt;
 /// token.
 ///
 /// These errors describe the service's own configuration or a bug in the
-/// caller, never a client's credential, so an HTTP layer answers them with a
+/// caller, never a client's credential, so an HTTP layer maps them to a
 /// generic 500. Messages name the key id, the algorithm or the claim involved,
 /// and never contain key material, secrets or tokens.
 #[derive(Debug, thiserror::Error)]

@@ -41,9 +41,9 @@ pub enum FetchErrorKind {
     InvalidDocument,
     /// The JWKS lists more keys than the configured cap.
     TooManyKeys,
-    /// The JWKS holds no usable signature key; the previous set is kept.
+    /// The JWKS contains no usable signature key; the previous set is kept.
     NoUsableKeys,
-    /// The server answered 304 although no key set is held for this URL.
+    /// The server returned 304 although no key set is held for this URL.
     UnexpectedNotModified,
     /// The discovery document's `issuer` is not the configured issuer.
     IssuerMismatch,
