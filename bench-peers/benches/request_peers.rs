@@ -2,10 +2,14 @@
 //! same bearer token and key for every stack:
 //!
 //! - `bare`: axum 0.8, the handler alone, no authentication.
-//! - `ddf_jwt_middleware_cold` / `_cached`: axum 0.8 with a hand-written
-//!   `middleware::from_fn` layer calling `ddf_jwt::Validator::validate`, the
-//!   verified-token cache off and on. It stands in for the ddf-tower layer,
-//!   which is not in this branch yet.
+//! - `ddf_tower_cold` / `ddf_tower_cached`: axum 0.8 with ddf-tower's
+//!   `AuthLayer` around a `ddf_jwt::Validator` (Keycloak profile), the
+//!   verified-token cache off and on. This is the layer a service adds.
+//! - `ddf_tower_full_cached`: the same, plus a per-principal
+//!   `RateLimitLayer` whose budget never runs out and a
+//!   `RequirePermissionLayer` checking `llm:query` against the reference
+//!   policy: the stack of the example gateway. The peers have no equivalent
+//!   of the last two layers.
 //! - `jwt_authorizer_0_15`: axum 0.7 with jwt-authorizer's layer (jsonwebtoken
 //!   9 on ring), keys given as JWKS text (HS256: the shared secret).
 //! - `axum_keycloak_auth_0_8`: axum 0.8 with `KeycloakAuthLayer` (jsonwebtoken
@@ -25,11 +29,9 @@
 )]
 
 use std::hint::black_box;
-use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use axum_keycloak_auth::decode::KeycloakToken;
@@ -38,7 +40,12 @@ use axum_keycloak_auth::layer::KeycloakAuthLayer;
 use axum_keycloak_auth::{PassthroughMode, Url};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ddf_bench_peers::{AUDIENCE, Alg, Fixtures, ISSUER, PublicKey, TokenCase, unix_now};
-use ddf_jwt::{Algorithm, IssuerConfig, KeySet, StaticKeySource, Validator, VerifiedToken};
+use ddf_jwt::{Algorithm, IssuerConfig, KeySet, Profile, StaticKeySource, Validator};
+use ddf_rbac::Policy;
+use ddf_tower::{
+    AuthLayer, Authenticated, MemoryRateLimiter, RateLimitConfig, RateLimitLayer,
+    RequirePermissionLayer,
+};
 use http::{StatusCode, header};
 use jwt_authorizer::{AuthorizerBuilder, IntoLayer as _, JwtClaims, RegisteredClaims};
 use serde_json::{Value, json};
@@ -74,48 +81,27 @@ fn jsonwebtoken9_algorithm(alg: Alg) -> jsonwebtoken9::Algorithm {
     }
 }
 
-// ---- bare handler and the ddf stand-in (axum 0.8) ----
+// ---- bare handler and the ddf-tower stack (axum 0.8) ----
 
 async fn bare_handler() -> &'static str {
     "ok"
 }
 
-async fn ddf_handler(Extension(token): Extension<VerifiedToken>) -> &'static str {
-    black_box(token.principal().subject());
+async fn ddf_handler(Authenticated(principal): Authenticated) -> &'static str {
+    black_box(principal.subject());
     "ok"
 }
 
-/// Takes the bearer token from the `Authorization` header.
-fn bearer(request: &Request) -> Option<&str> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+/// Which layers of the ddf-tower stack surround the handler.
+#[derive(Clone, Copy)]
+enum DdfStack {
+    /// `AuthLayer` only: what each peer's layer does.
+    Auth,
+    /// `AuthLayer`, `RateLimitLayer` and `RequirePermissionLayer`.
+    Full,
 }
 
-/// Validates the bearer token and hands the verified token to the handler;
-/// any failure is a bare 401, as an authentication layer would answer.
-async fn ddf_authenticate(
-    State(validator): State<Arc<Validator>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let Some(token) = bearer(&request) else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
-    match validator.validate(token).await {
-        Ok(verified) => {
-            request.extensions_mut().insert(verified);
-            next.run(request).await
-        }
-        Err(_) => StatusCode::UNAUTHORIZED.into_response(),
-    }
-}
-
-fn ddf_router(case: &TokenCase, cache_capacity: u64) -> Router {
+fn ddf_router(case: &TokenCase, cache_capacity: u64, stack: DdfStack) -> Router {
     let keys = match &case.key {
         PublicKey::Secret(secret) => KeySet::builder()
             .hmac_secret(Some(case.alg.kid()), secret, &[Algorithm::HS256])
@@ -131,17 +117,31 @@ fn ddf_router(case: &TokenCase, cache_capacity: u64) -> Router {
         .issuer(
             IssuerConfig::new(ISSUER, StaticKeySource::new(keys))
                 .audience(AUDIENCE)
+                .profile(Profile::Keycloak)
                 .algorithms([ddf_algorithm(case.alg)]),
         )
         .cache_capacity(cache_capacity)
         .build()
         .expect("validator configuration is valid");
-    Router::new()
-        .route(PATH, get(ddf_handler))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(validator),
-            ddf_authenticate,
-        ))
+    let auth = AuthLayer::builder()
+        .bearer(validator)
+        .build()
+        .expect("one authenticator is configured");
+    match stack {
+        DdfStack::Auth => Router::new().route(PATH, get(ddf_handler)).layer(auth),
+        DdfStack::Full => {
+            let quota = RateLimitConfig::new(1_000_000_000, Duration::from_secs(1));
+            let limiter = MemoryRateLimiter::new(quota).expect("quota is valid");
+            let route = get(ddf_handler).route_layer(RequirePermissionLayer::new(
+                "llm:query",
+                Policy::reference(),
+            ));
+            Router::new()
+                .route(PATH, route)
+                .layer(RateLimitLayer::new(limiter))
+                .layer(auth)
+        }
+    }
 }
 
 // ---- jwt-authorizer (axum 0.7) ----
@@ -297,12 +297,14 @@ fn bench(c: &mut Criterion) {
 
     for case in &fixtures.cases {
         let bearer = format!("Bearer {}", case.token);
-        let cold = ddf_router(case, 0);
-        let cached = ddf_router(case, 10_000);
+        let cold = ddf_router(case, 0, DdfStack::Auth);
+        let cached = ddf_router(case, 10_000, DdfStack::Auth);
+        let full = ddf_router(case, 10_000, DdfStack::Full);
         let authorizer = runtime.block_on(jwt_authorizer_router(case));
         let keycloak = runtime.block_on(keycloak_router(&server, case));
         assert_eq!(call08(&runtime, &cold, &bearer), StatusCode::OK);
         assert_eq!(call08(&runtime, &cached, &bearer), StatusCode::OK);
+        assert_eq!(call08(&runtime, &full, &bearer), StatusCode::OK);
         assert_eq!(call07(&runtime, &authorizer, &bearer), StatusCode::OK);
         assert_eq!(call08(&runtime, &keycloak, &bearer), StatusCode::OK);
         // A wrong signature must be rejected by every stack.
@@ -318,11 +320,14 @@ fn bench(c: &mut Criterion) {
         );
 
         let mut group = c.benchmark_group(format!("request/{}", case.alg));
-        group.bench_function("ddf_jwt_middleware_cold", |b| {
+        group.bench_function("ddf_tower_cold", |b| {
             b.iter(|| call08(&runtime, &cold, black_box(&bearer)));
         });
-        group.bench_function("ddf_jwt_middleware_cached", |b| {
+        group.bench_function("ddf_tower_cached", |b| {
             b.iter(|| call08(&runtime, &cached, black_box(&bearer)));
+        });
+        group.bench_function("ddf_tower_full_cached", |b| {
+            b.iter(|| call08(&runtime, &full, black_box(&bearer)));
         });
         group.bench_function("jwt_authorizer_0_15", |b| {
             b.iter(|| call07(&runtime, &authorizer, black_box(&bearer)));
