@@ -188,7 +188,17 @@ fn principal_key_id(principal: &Principal) -> Option<&str> {
         .flatten()
 }
 
-pub(crate) fn authn_success(facts: &RequestFacts, principal: &Principal) {
+/// Logs a successful authentication. The request facts are gathered only
+/// when the event is enabled: this runs on every authenticated request.
+pub(crate) fn authn_success<B>(
+    request: &Request<B>,
+    client: Option<IpAddr>,
+    principal: &Principal,
+) {
+    if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+        return;
+    }
+    let facts = RequestFacts::of(request, client);
     tracing::info!(
         target: TARGET,
         event = "authn_success",

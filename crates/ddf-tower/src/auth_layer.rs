@@ -7,7 +7,6 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -397,7 +396,7 @@ impl Config {
     /// success stores the [`Principal`], [`ClientAddr`], [`Responder`] and
     /// authorizer in the request extensions.
     async fn admit<B>(&self, request: &mut Request<B>) -> Admission {
-        let started = Instant::now();
+        let started = crate::metrics::start();
         self.prepare(request);
         let client = self
             .resolver
@@ -427,25 +426,21 @@ impl Config {
         }
 
         let decision = self.decide(request.headers(), request.uri()).await;
-        let facts = RequestFacts::of(request, client);
         match decision {
             Decision::Authenticated(principal, response_headers) => {
-                audit::authn_success(&facts, &principal);
-                crate::metrics::authentication("success", None, started.elapsed());
+                audit::authn_success(request, client, &principal);
+                crate::metrics::authentication("success", None, started);
                 request.extensions_mut().insert(principal);
                 Admission::Pass(response_headers)
             }
             Decision::Anonymous => {
-                crate::metrics::authentication("anonymous", None, started.elapsed());
+                crate::metrics::authentication("anonymous", None, started);
                 Admission::Pass(HeaderMap::new())
             }
             Decision::Rejected(source, failure) => {
+                let facts = RequestFacts::of(request, client);
                 audit::authn_failure(&self.budget, &facts, source, &failure);
-                crate::metrics::authentication(
-                    "failure",
-                    Some(failure.reason()),
-                    started.elapsed(),
-                );
+                crate::metrics::authentication("failure", Some(failure.reason()), started);
                 if let Some(guard) = &self.guard
                     && failure.reason().counts_toward_alert()
                 {

@@ -85,15 +85,20 @@ pub(crate) struct SharedAuthorizer(pub(crate) Arc<dyn Authorize>);
 /// ```
 #[derive(Clone)]
 pub struct RequirePermissionLayer {
-    permission: Arc<str>,
-    authorizer: Arc<dyn Authorize>,
-    budget: Arc<EventBudget>,
+    // One allocation: axum clones the route's services on every request.
+    inner: Arc<PermissionCheck>,
+}
+
+struct PermissionCheck {
+    permission: Box<str>,
+    authorizer: Box<dyn Authorize>,
+    budget: EventBudget,
 }
 
 impl fmt::Debug for RequirePermissionLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequirePermissionLayer")
-            .field("permission", &self.permission)
+            .field("permission", &self.inner.permission)
             .finish_non_exhaustive()
     }
 }
@@ -101,16 +106,19 @@ impl fmt::Debug for RequirePermissionLayer {
 impl RequirePermissionLayer {
     /// Requires `permission`, as decided by `authorizer`.
     pub fn new(permission: impl Into<Arc<str>>, authorizer: impl Authorize) -> Self {
+        let permission: Arc<str> = permission.into();
         Self {
-            permission: permission.into(),
-            authorizer: Arc::new(authorizer),
-            budget: Arc::new(EventBudget::default()),
+            inner: Arc::new(PermissionCheck {
+                permission: Box::from(&*permission),
+                authorizer: Box::new(authorizer),
+                budget: EventBudget::default(),
+            }),
         }
     }
 
     /// Returns the required permission.
     pub fn permission(&self) -> &str {
-        &self.permission
+        &self.inner.permission
     }
 
     /// Checks `principal` for the permission. A denial is counted and
@@ -124,13 +132,14 @@ impl RequirePermissionLayer {
         let Some(principal) = principal else {
             return Err(AuthFailure::new(Reason::CredentialsMissing));
         };
-        let allowed = self.authorizer.allows(principal, &self.permission);
+        let check = &*self.inner;
+        let allowed = check.authorizer.allows(principal, &check.permission);
         crate::metrics::authorization(allowed);
         if allowed {
             return Ok(());
         }
-        audit::authz_failure(&self.budget, &facts(), principal, &self.permission);
-        Err(AuthFailure::new(Reason::PermissionDenied).with_permission(&*self.permission))
+        audit::authz_failure(&check.budget, &facts(), principal, &check.permission);
+        Err(AuthFailure::new(Reason::PermissionDenied).with_permission(&*check.permission))
     }
 }
 

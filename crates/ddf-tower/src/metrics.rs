@@ -12,16 +12,23 @@
 
 #[cfg(feature = "metrics")]
 mod enabled {
-    use std::time::Duration;
+    use std::time::Instant;
 
     use crate::reason::Reason;
 
-    pub(crate) fn authentication(outcome: &'static str, reason: Option<Reason>, elapsed: Duration) {
+    /// The start of a timed step. Without the feature the clock is not read.
+    pub(crate) type Started = Instant;
+
+    pub(crate) fn start() -> Started {
+        Instant::now()
+    }
+
+    pub(crate) fn authentication(outcome: &'static str, reason: Option<Reason>, started: Started) {
         let reason = reason.map_or("none", Reason::as_str);
         metrics::counter!("ddf_auth_authentications_total", "outcome" => outcome, "reason" => reason)
             .increment(1);
         metrics::histogram!("ddf_auth_authentication_seconds", "outcome" => outcome)
-            .record(elapsed.as_secs_f64());
+            .record(started.elapsed().as_secs_f64());
     }
 
     pub(crate) fn authorization(allowed: bool) {
@@ -40,14 +47,17 @@ mod enabled {
 
 #[cfg(not(feature = "metrics"))]
 mod enabled {
-    use std::time::Duration;
-
     use crate::reason::Reason;
+
+    /// The start of a timed step. Without the feature the clock is not read.
+    pub(crate) type Started = ();
+
+    pub(crate) fn start() -> Started {}
 
     pub(crate) fn authentication(
         _outcome: &'static str,
         _reason: Option<Reason>,
-        _elapsed: Duration,
+        _started: Started,
     ) {
     }
 
@@ -58,4 +68,4 @@ mod enabled {
     pub(crate) fn alert(_dimension: &'static str) {}
 }
 
-pub(crate) use enabled::{alert, authentication, authorization, rate_limited};
+pub(crate) use enabled::{alert, authentication, authorization, rate_limited, start};

@@ -29,8 +29,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use ddf_rbac::{AuthMethod, Principal};
-use http::{HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use serde::Deserialize;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -298,17 +299,26 @@ impl<S: fmt::Debug> fmt::Debug for RateLimitService<S> {
 
 /// Returns the budget key of a request; see the module documentation.
 fn rate_key(principal: Option<&Principal>, client: Option<std::net::IpAddr>) -> String {
+    // Built by hand, not with `format!`: this runs on every request.
+    let concat = |parts: &[&str]| {
+        let mut key = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+        for part in parts {
+            key.push_str(part);
+        }
+        key
+    };
     match principal {
         Some(principal)
             if principal.method() == AuthMethod::ApiKey && principal.key_id().is_some() =>
         {
-            format!("key:{}", principal.key_id().unwrap_or_default())
+            concat(&["key:", principal.key_id().unwrap_or_default()])
         }
-        Some(principal) => format!(
-            "sub:{}:{}",
+        Some(principal) => concat(&[
+            "sub:",
             principal.method().as_str(),
-            principal.subject()
-        ),
+            ":",
+            principal.subject(),
+        ]),
         None => ClientKey::from_addr(client).as_str().to_owned(),
     }
 }
@@ -383,16 +393,24 @@ fn add_headers<B>(
     decision: &RateDecision,
 ) {
     let reset = decision.reset.as_secs() + u64::from(decision.reset.subsec_nanos() > 0);
-    let state = format!(
-        "\"{}\";r={};t={}",
-        quota.policy_name, decision.remaining, reset
-    );
+    let mut numbers = itoa::Buffer::new();
+    let mut state = String::with_capacity(quota.policy_name.len() + 32);
+    state.push('"');
+    state.push_str(&quota.policy_name);
+    state.push_str("\";r=");
+    state.push_str(numbers.format(decision.remaining));
+    state.push_str(";t=");
+    state.push_str(numbers.format(reset));
     let headers = response.headers_mut();
-    headers.insert("ratelimit-policy", policy.clone());
-    if let Ok(state) = HeaderValue::from_str(&state) {
-        headers.insert("ratelimit", state);
+    headers.insert(RATELIMIT_POLICY.clone(), policy.clone());
+    if let Ok(state) = HeaderValue::from_maybe_shared(Bytes::from(state)) {
+        headers.insert(RATELIMIT.clone(), state);
     }
 }
+
+/// The header names of draft-ietf-httpapi-ratelimit-headers.
+static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 #[cfg(test)]
 mod tests {
