@@ -893,10 +893,11 @@ async fn background(weak: Weak<Inner>, startup: SharedFetch) {
     loop {
         let (delay, completed) = {
             let Some(inner) = weak.upgrade() else { return };
-            (
-                inner.background_delay(),
-                inner.completed.load(Ordering::SeqCst),
-            )
+            // `run_fetch` records its result before it counts the fetch as
+            // completed. Reading the count first means a fetch that finishes
+            // while the delay is computed changes the count seen below.
+            let completed = inner.completed.load(Ordering::SeqCst);
+            (inner.background_delay(), completed)
         };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
