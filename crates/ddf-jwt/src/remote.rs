@@ -4,10 +4,11 @@
 //! Readers ([`KeySource::current`]) load the held set from an
 //! [`arc_swap::ArcSwapOption`]: no lock, no network, no allocation. All
 //! fetching happens in spawned tasks, one at a time (single flight); every
-//! caller that needs a fetch awaits the same one. A background task fetches
-//! at start, refreshes ahead of expiry and retries failures with jittered
-//! exponential backoff; it holds only a `Weak` reference, so dropping the
-//! last [`RemoteJwks`] stops it.
+//! caller that needs a fetch awaits the same one. With background refresh
+//! on, building the source starts the first fetch. A background task then
+//! refreshes ahead of expiry and retries failures with jittered exponential
+//! backoff. It holds only a `Weak` reference, so dropping the last
+//! [`RemoteJwks`] stops it.
 
 mod config;
 pub(crate) mod fetch;
@@ -219,7 +220,19 @@ impl RemoteJwksBuilder {
             background: Mutex::new(None),
         });
         if inner.config.background_refresh {
-            let task = inner.runtime.spawn(background(Arc::downgrade(&inner)));
+            // The start-up fetch starts here, not in the background task,
+            // so it is in flight before `build` returns and the first
+            // `refresh` can wait for it however the tasks are scheduled.
+            let startup = {
+                let mut guard = lock(&inner.flight);
+                let fetch = inner.start_locked(&mut guard, Trigger::Background);
+                let flight = &mut *guard;
+                flight.startup.clone_from(&flight.current);
+                fetch
+            };
+            let task = inner
+                .runtime
+                .spawn(background(Arc::downgrade(&inner), startup));
             *lock(&inner.background) = Some(task.abort_handle());
         }
         Ok(RemoteJwks { inner })
@@ -311,12 +324,17 @@ impl RemoteJwks {
     /// Waits for a fetch and returns the set held afterwards: joins the
     /// fetch in flight, or starts one (no cooldown applies).
     ///
+    /// With background refresh on, the first call waits for the start-up
+    /// fetch that [`build`](RemoteJwksBuilder::build) started, even when
+    /// that fetch has already finished, unless another fetch has started
+    /// since. So building a source and refreshing it sends one JWKS request.
+    ///
     /// # Errors
     ///
     /// The fetch's failure as [`JwtError::JwksUnavailable`] or
     /// [`JwtError::JwksInvalid`]. The held set is kept either way.
     pub async fn refresh(&self) -> Result<Arc<KeySet>, JwtError> {
-        let fetch = self.inner.join_or_start(Trigger::Manual);
+        let fetch = self.inner.join_startup_or_start();
         self.after(fetch.await)
     }
 
@@ -462,6 +480,9 @@ type SharedFetch = Shared<BoxFuture<'static, Result<(), FetchError>>>;
 struct Flight {
     /// The fetch in flight and its sequence number.
     current: Option<(u64, SharedFetch)>,
+    /// The fetch that `build` started, with its sequence number, until the
+    /// first `refresh` takes it.
+    startup: Option<(u64, SharedFetch)>,
     /// When the last unknown-`kid` fetch started (clock milliseconds).
     last_kid_fetch_ms: Option<u64>,
 }
@@ -529,6 +550,24 @@ impl Inner {
             return fetch.clone();
         }
         self.start_locked(&mut flight, trigger)
+    }
+
+    /// Picks the fetch a manual refresh waits for. The first call gets the
+    /// start-up fetch, finished or not, if no later fetch has started.
+    /// Other calls act as [`join_or_start`](Self::join_or_start).
+    fn join_startup_or_start(self: &Arc<Self>) -> SharedFetch {
+        let mut flight = lock(&self.flight);
+        // Every fetch takes its sequence number under the flight lock, so
+        // no fetch can start between this check and the return.
+        if let Some((seq, fetch)) = flight.startup.take()
+            && seq == self.next_seq.load(Ordering::SeqCst)
+        {
+            return fetch;
+        }
+        if let Some((_, fetch)) = &flight.current {
+            return fetch.clone();
+        }
+        self.start_locked(&mut flight, Trigger::Manual)
     }
 
     /// Spawns a fetch and makes it the one in flight. The caller holds the
@@ -846,16 +885,19 @@ impl Inner {
     }
 }
 
-/// Runs the background loop: fetch when due, sleep otherwise. It upgrades
-/// its `Weak` only while deciding or starting a fetch.
-async fn background(weak: Weak<Inner>) {
+/// Runs the background loop: wait for the start-up fetch, then fetch when
+/// due and sleep otherwise. It upgrades its `Weak` only while deciding or
+/// starting a fetch.
+async fn background(weak: Weak<Inner>, startup: SharedFetch) {
+    let _ = startup.await;
     loop {
         let (delay, completed) = {
             let Some(inner) = weak.upgrade() else { return };
-            (
-                inner.background_delay(),
-                inner.completed.load(Ordering::SeqCst),
-            )
+            // `run_fetch` records its result before it counts the fetch as
+            // completed. Reading the count first means a fetch that finishes
+            // while the delay is computed changes the count seen below.
+            let completed = inner.completed.load(Ordering::SeqCst);
+            (inner.background_delay(), completed)
         };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;

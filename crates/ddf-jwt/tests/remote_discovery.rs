@@ -4,7 +4,11 @@
 
 mod remote_support;
 
-use ddf_jwt::{DiscoveryConfig, ErrorKind, FetchErrorKind, FetchOutcome, RemoteJwks};
+use std::time::Duration;
+
+use ddf_jwt::{
+    DiscoveryConfig, ErrorKind, FetchErrorKind, FetchOutcome, RemoteJwks, RemoteJwksConfig,
+};
 use remote_support::{ISSUER, Idp, Reply, TestKey, clock, outcome, test_config, validator};
 use serde_json::json;
 
@@ -199,4 +203,31 @@ async fn j17_plain_http_discovery_rejected_without_loopback_option() {
             .build()
             .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ConfigInvalid);
+}
+
+/// Builds a discovering source with the background task on, calls
+/// `refresh` at once, then waits long enough for a second fetch to show up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_refresh_after_build_fetches_once() {
+    let idp = Idp::start().await;
+    let k1 = TestKey::new("k1");
+    idp.set(WELL_KNOWN, discovery_document(ISSUER, &idp.url(JWKS)));
+    idp.set(JWKS, Reply::jwks(&[&k1]));
+    let clock = clock();
+    let discovery = DiscoveryConfig::new(ISSUER).base_url(idp.url("/realms/demo"));
+    let config = RemoteJwksConfig {
+        background_refresh: true,
+        ..test_config()
+    };
+    let keys = RemoteJwks::from_discovery(discovery)
+        .config(config)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+
+    keys.refresh().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert_eq!(idp.hits(WELL_KNOWN), 1);
+    assert_eq!(idp.hits(JWKS), 1);
 }

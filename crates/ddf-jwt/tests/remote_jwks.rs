@@ -787,3 +787,48 @@ async fn fetches_and_failures_are_logged_without_tokens() {
     assert!(!text.contains(&token));
     assert!(!text.contains(token.split('.').nth(2).unwrap()));
 }
+
+/// Builds a source with the background task on, calls `refresh` at once,
+/// then waits long enough for a second fetch to show up at the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_right_after_build_fetches_once() {
+    let idp = Idp::start().await;
+    let k1 = TestKey::new("k1");
+    idp.set(JWKS, Reply::jwks(&[&k1]));
+    let clock = clock();
+    let config = RemoteJwksConfig {
+        background_refresh: true,
+        ..test_config()
+    };
+    let keys = source_with(&idp.url(JWKS), &clock, config);
+
+    keys.refresh().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert_eq!(idp.hits(JWKS), 1);
+    assert_eq!(keys.status().fetch_count, 1);
+}
+
+/// Only the first `refresh` waits for the start-up fetch. The next one
+/// fetches again, so a caller can retry a failed start-up fetch at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_refresh_after_build_fetches_again() {
+    let idp = Idp::start().await;
+    let k1 = TestKey::new("k1");
+    idp.push(JWKS, Reply::status(500, "starting"));
+    idp.set(JWKS, Reply::jwks(&[&k1]));
+    let clock = clock();
+    let config = RemoteJwksConfig {
+        background_refresh: true,
+        // Keeps the background retry out of the request counts below.
+        retry_initial_backoff: Duration::from_secs(30),
+        ..test_config()
+    };
+    let keys = source_with(&idp.url(JWKS), &clock, config);
+
+    assert_eq!(kind(keys.refresh().await), ErrorKind::JwksUnavailable);
+    assert_eq!(idp.hits(JWKS), 1);
+
+    assert_eq!(keys.refresh().await.unwrap().key_ids(), ["k1"]);
+    assert_eq!(idp.hits(JWKS), 2);
+}
