@@ -10,6 +10,9 @@
 //!   `RequirePermissionLayer` checking `llm:query` against the reference
 //!   policy: the stack of the example gateway. The peers have no equivalent
 //!   of the last two layers.
+//! - `ddf_tower_full_extractor_cached`: the same checks with the permission
+//!   taken by the `Require<LlmQuery>` extractor (policy set with
+//!   `AuthLayerBuilder::authorizer`) instead of a `route_layer`.
 //! - `jwt_authorizer_0_15`: axum 0.7 with jwt-authorizer's layer (jsonwebtoken
 //!   9 on ring), keys given as JWKS text (HS256: the shared secret).
 //! - `axum_keycloak_auth_0_8`: axum 0.8 with `KeycloakAuthLayer` (jsonwebtoken
@@ -43,7 +46,7 @@ use ddf_bench_peers::{AUDIENCE, Alg, Fixtures, ISSUER, PublicKey, TokenCase, uni
 use ddf_jwt::{Algorithm, IssuerConfig, KeySet, Profile, StaticKeySource, Validator};
 use ddf_rbac::Policy;
 use ddf_tower::{
-    AuthLayer, Authenticated, MemoryRateLimiter, RateLimitConfig, RateLimitLayer,
+    AuthLayer, Authenticated, MemoryRateLimiter, RateLimitConfig, RateLimitLayer, Require,
     RequirePermissionLayer,
 };
 use http::{StatusCode, header};
@@ -92,6 +95,13 @@ async fn ddf_handler(Authenticated(principal): Authenticated) -> &'static str {
     "ok"
 }
 
+ddf_tower::permission!(LlmQuery = "llm:query");
+
+async fn ddf_require_handler(principal: Require<LlmQuery>) -> &'static str {
+    black_box(principal.subject());
+    "ok"
+}
+
 /// Which layers of the ddf-tower stack surround the handler.
 #[derive(Clone, Copy)]
 enum DdfStack {
@@ -99,6 +109,9 @@ enum DdfStack {
     Auth,
     /// `AuthLayer`, `RateLimitLayer` and `RequirePermissionLayer`.
     Full,
+    /// `AuthLayer` with the policy as its authorizer, `RateLimitLayer` and
+    /// the `Require` extractor.
+    FullExtractor,
 }
 
 fn ddf_router(case: &TokenCase, cache_capacity: u64, stack: DdfStack) -> Router {
@@ -123,24 +136,26 @@ fn ddf_router(case: &TokenCase, cache_capacity: u64, stack: DdfStack) -> Router 
         .cache_capacity(cache_capacity)
         .build()
         .expect("validator configuration is valid");
-    let auth = AuthLayer::builder()
-        .bearer(validator)
-        .build()
-        .expect("one authenticator is configured");
+    let mut auth = AuthLayer::builder().bearer(validator);
+    if matches!(stack, DdfStack::FullExtractor) {
+        auth = auth.authorizer(Policy::reference());
+    }
+    let auth = auth.build().expect("one authenticator is configured");
+    let quota = RateLimitConfig::new(1_000_000_000, Duration::from_secs(1));
+    let limit = RateLimitLayer::new(MemoryRateLimiter::new(quota).expect("quota is valid"));
     match stack {
         DdfStack::Auth => Router::new().route(PATH, get(ddf_handler)).layer(auth),
         DdfStack::Full => {
-            let quota = RateLimitConfig::new(1_000_000_000, Duration::from_secs(1));
-            let limiter = MemoryRateLimiter::new(quota).expect("quota is valid");
             let route = get(ddf_handler).route_layer(RequirePermissionLayer::new(
                 "llm:query",
                 Policy::reference(),
             ));
-            Router::new()
-                .route(PATH, route)
-                .layer(RateLimitLayer::new(limiter))
-                .layer(auth)
+            Router::new().route(PATH, route).layer(limit).layer(auth)
         }
+        DdfStack::FullExtractor => Router::new()
+            .route(PATH, get(ddf_require_handler))
+            .layer(limit)
+            .layer(auth),
     }
 }
 
@@ -300,11 +315,13 @@ fn bench(c: &mut Criterion) {
         let cold = ddf_router(case, 0, DdfStack::Auth);
         let cached = ddf_router(case, 10_000, DdfStack::Auth);
         let full = ddf_router(case, 10_000, DdfStack::Full);
+        let extractor = ddf_router(case, 10_000, DdfStack::FullExtractor);
         let authorizer = runtime.block_on(jwt_authorizer_router(case));
         let keycloak = runtime.block_on(keycloak_router(&server, case));
         assert_eq!(call08(&runtime, &cold, &bearer), StatusCode::OK);
         assert_eq!(call08(&runtime, &cached, &bearer), StatusCode::OK);
         assert_eq!(call08(&runtime, &full, &bearer), StatusCode::OK);
+        assert_eq!(call08(&runtime, &extractor, &bearer), StatusCode::OK);
         assert_eq!(call07(&runtime, &authorizer, &bearer), StatusCode::OK);
         assert_eq!(call08(&runtime, &keycloak, &bearer), StatusCode::OK);
         // A wrong signature must be rejected by every stack.
@@ -328,6 +345,9 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function("ddf_tower_full_cached", |b| {
             b.iter(|| call08(&runtime, &full, black_box(&bearer)));
+        });
+        group.bench_function("ddf_tower_full_extractor_cached", |b| {
+            b.iter(|| call08(&runtime, &extractor, black_box(&bearer)));
         });
         group.bench_function("jwt_authorizer_0_15", |b| {
             b.iter(|| call07(&runtime, &authorizer, black_box(&bearer)));
