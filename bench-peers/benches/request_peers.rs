@@ -102,7 +102,7 @@ async fn ddf_require_handler(principal: Require<LlmQuery>) -> &'static str {
     "ok"
 }
 
-/// Which layers of the ddf-tower stack surround the handler.
+/// The layers of the ddf-tower stack around the handler.
 #[derive(Clone, Copy)]
 enum DdfStack {
     /// `AuthLayer` only: what each peer's layer does.

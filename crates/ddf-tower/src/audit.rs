@@ -65,7 +65,7 @@ impl RequestFacts {
     pub(crate) fn of<B>(request: &Request<B>, client: Option<IpAddr>) -> Self {
         Self {
             http_method: request.method().clone(),
-            route: route_of(request),
+            route: route_of(request).into_owned(),
             client,
         }
     }
@@ -89,12 +89,12 @@ impl RequestFacts {
     }
 }
 
-fn route_of<B>(request: &Request<B>) -> String {
+fn route_of<B>(request: &Request<B>) -> Cow<'_, str> {
     #[cfg(feature = "axum")]
     if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
-        return clean(path.as_str()).into_owned();
+        return clean(path.as_str());
     }
-    clean(request.uri().path()).into_owned()
+    clean(request.uri().path())
 }
 
 /// Escapes control characters and cuts `value` to [`MAX_FIELD_CHARS`].
@@ -188,25 +188,22 @@ fn principal_key_id(principal: &Principal) -> Option<&str> {
         .flatten()
 }
 
-/// Logs a successful authentication. The request facts are gathered only
-/// when the event is enabled: this runs on every authenticated request.
+/// Logs a successful authentication. This runs on every authenticated
+/// request, so the fields are read from the request inside the macro, which
+/// evaluates them only when a subscriber takes the event.
 pub(crate) fn authn_success<B>(
     request: &Request<B>,
     client: Option<IpAddr>,
     principal: &Principal,
 ) {
-    if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
-        return;
-    }
-    let facts = RequestFacts::of(request, client);
     tracing::info!(
         target: TARGET,
         event = "authn_success",
         outcome = "success",
         method = principal.method().as_str(),
-        http_method = facts.http_method.as_str(),
-        route = facts.route.as_str(),
-        client_addr = facts.client_field(),
+        http_method = request.method().as_str(),
+        route = route_of(request).as_ref(),
+        client_addr = client.map(|address| address.to_string()),
         subject = %clean(principal.subject()),
         issuer = principal.issuer().map(clean).as_deref(),
         kid = principal_kid(principal).map(clean).as_deref(),

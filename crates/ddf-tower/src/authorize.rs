@@ -89,6 +89,7 @@ pub struct RequirePermissionLayer {
     inner: Arc<PermissionCheck>,
 }
 
+/// The permission, its authorizer and the denial-log budget of one layer.
 struct PermissionCheck {
     permission: Box<str>,
     authorizer: Box<dyn Authorize>,

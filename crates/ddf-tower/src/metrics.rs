@@ -50,9 +50,12 @@ mod enabled {
     use crate::reason::Reason;
 
     /// The start of a timed step. Without the feature the clock is not read.
-    pub(crate) type Started = ();
+    #[derive(Clone, Copy)]
+    pub(crate) struct Started;
 
-    pub(crate) fn start() -> Started {}
+    pub(crate) fn start() -> Started {
+        Started
+    }
 
     pub(crate) fn authentication(
         _outcome: &'static str,

@@ -99,33 +99,60 @@ impl Capture {
             .collect()
     }
 
-    /// Installs a subscriber that captures every event at every level on
-    /// this thread until the guard drops.
+    /// Captures every event at every level emitted on this thread until the
+    /// guard drops.
     ///
-    /// Capturing tests of one binary run one at a time: installing or
-    /// dropping a scoped subscriber rebuilds tracing's per-callsite interest
-    /// cache, and a rebuild racing with another test's capture could leave
-    /// that test's callsites disabled and lose its events.
+    /// One global subscriber, set on the first call, forwards each event to
+    /// the capture installed on the emitting thread. Scoped subscribers
+    /// would make tracing cache a callsite as disabled when another test
+    /// registers it first without one; a global subscriber enables every
+    /// callsite, so no capture can lose events that way. Capturing tests
+    /// still run one at a time, so a test reading global counters sees only
+    /// its own traffic.
     pub fn install(&self) -> CaptureGuard {
         static CAPTURE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
         let serial = CAPTURE_LOCK
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let subscriber = tracing_subscriber::registry().with(self.clone());
-        let default = tracing::subscriber::set_default(subscriber);
-        tracing::callsite::rebuild_interest_cache();
-        CaptureGuard {
-            _default: default,
-            _serial: serial,
-        }
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::registry().with(Forward);
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in the test binary");
+            tracing::callsite::rebuild_interest_cache();
+        });
+        ACTIVE.with(|active| *active.borrow_mut() = Some(self.clone()));
+        CaptureGuard { _serial: serial }
     }
 }
 
-/// Keeps a [`Capture`] installed; fields drop in order, so the subscriber
-/// is removed before the next capturing test may start.
+thread_local! {
+    /// The capture that receives this thread's events.
+    static ACTIVE: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps a [`Capture`] installed; the thread's capture is removed before
+/// the next capturing test may start.
 pub struct CaptureGuard {
-    _default: tracing::subscriber::DefaultGuard,
     _serial: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        ACTIVE.with(|active| *active.borrow_mut() = None);
+    }
+}
+
+/// The global layer: hands each event to the emitting thread's capture.
+struct Forward;
+
+impl<S: Subscriber> Layer<S> for Forward {
+    fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
+        let capture = ACTIVE.with(|active| active.borrow().clone());
+        if let Some(capture) = capture {
+            capture.on_event(event, context);
+        }
+    }
 }
 
 struct FieldVisitor<'a>(&'a mut BTreeMap<String, String>);
