@@ -21,13 +21,13 @@ use ddf_jwt::{
 };
 use ddf_rbac::{AuthMethod, Clock, ManualClock, Policy, Principal};
 use ddf_session::{
-    MemoryStore, RedisStore, RedisStoreConfig, SessionConfig, SessionErrorKind, SessionKey,
-    SessionKeys, SessionManager,
+    MemoryStore, RedisStore, RedisStoreConfig, SessionConfig, SessionErrorKind, SessionId,
+    SessionKey, SessionKeys, SessionManager,
 };
 use ddf_tower::adapters::{jwt_reason, session_reason};
 use ddf_tower::{
     AuthLayer, Authenticated, Authorize, BruteForceConfig, BruteForceGuard, Reason,
-    RequirePermissionLayer, SessionAuthenticator, SessionCookieConfig,
+    RequirePermissionLayer, SessionAuthenticator, SessionCookie, SessionCookieConfig,
 };
 use tower::ServiceExt;
 
@@ -555,4 +555,22 @@ fn policy_denies_invalid_permissions() {
     assert!(!Authorize::allows(&policy, &admin, "llm:*"));
     let nobody = Principal::new("n", AuthMethod::Jwt);
     assert!(!Authorize::allows(&policy, &nobody, "llm:query"));
+}
+
+#[test]
+fn cookie_max_age_rounds_up_to_whole_seconds() {
+    let cookie = SessionCookie::new(&SessionCookieConfig::default()).unwrap();
+    let id = SessionId::generate().unwrap();
+    let attributes = |value: http::HeaderValue| {
+        let text = value.to_str().unwrap().to_owned();
+        text.split_once(';').unwrap().1.to_owned()
+    };
+
+    // Read a moment after creation, a one-hour session has 3599.9 s left.
+    let just_created = attributes(cookie.set(&id, Duration::from_millis(3_599_900)));
+    assert!(just_created.starts_with(" Max-Age=3600;"), "{just_created}");
+    let whole = attributes(cookie.set(&id, Duration::from_secs(3600)));
+    assert!(whole.starts_with(" Max-Age=3600;"), "{whole}");
+    let last_moment = attributes(cookie.set(&id, Duration::from_millis(1)));
+    assert!(last_moment.starts_with(" Max-Age=1;"), "{last_moment}");
 }

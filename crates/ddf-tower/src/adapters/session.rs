@@ -136,11 +136,15 @@ impl SessionCookie {
     ///
     /// The value is marked sensitive, so `http` debug output redacts it.
     pub fn set(&self, id: &SessionId, max_age: Duration) -> HeaderValue {
+        // Whole seconds, rounded up: a session created a moment ago has
+        // 3599.9 s left and must read as its 3600 s idle timeout. The
+        // store decides expiry; the cookie only has to outlive it.
+        let seconds = max_age.as_secs() + u64::from(max_age.subsec_nanos() > 0);
         let text = format!(
             "{}={}; Max-Age={}{}",
             self.name,
             id.expose_cookie_value(),
-            max_age.as_secs(),
+            seconds,
             self.attributes
         );
         // The name and attributes were checked in `new` and the id is
