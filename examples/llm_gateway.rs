@@ -51,11 +51,14 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_PROMPT_BYTES: usize = 16 * 1024;
 const MODEL: &str = "echo-1";
 
-#[derive(Clone)]
-struct AppState {
+/// The handlers' state. axum clones it for every request, so it is one
+/// `Arc`: one reference count to update, not one per field.
+type AppState = Arc<Shared>;
+
+struct Shared {
     stack: Arc<Stack>,
-    settings: Arc<RwLock<Settings>>,
-    counters: Arc<Counters>,
+    settings: RwLock<Settings>,
+    counters: Counters,
     started: Instant,
 }
 
@@ -98,16 +101,16 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
 
-    let state = AppState {
+    let state = Arc::new(Shared {
         stack: Arc::clone(&stack),
-        settings: Arc::new(RwLock::new(Settings {
+        settings: RwLock::new(Settings {
             model: MODEL.to_owned(),
             max_tokens: 256,
             temperature: 0.0,
-        })),
-        counters: Arc::new(Counters::default()),
+        }),
+        counters: Counters::default(),
         started: Instant::now(),
-    };
+    });
     let app = router(state)?;
 
     tracing::info!(
