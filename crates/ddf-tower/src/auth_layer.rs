@@ -315,6 +315,9 @@ impl<S: fmt::Debug> fmt::Debug for AuthService<S> {
 pub type BoxResponseFuture<B, E> =
     Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
+/// The admission of one request, boxed so that it owns the request.
+type AdmissionFuture<B> = Pin<Box<dyn Future<Output = (Request<B>, Admission)> + Send>>;
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -324,19 +327,129 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxResponseFuture<ResBody, S::Error>;
+    type Future = AuthResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        // The clone is not ready; the instance that `poll_ready` prepared
-        // handles this request.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-        Box::pin(async move { config.handle(request, inner).await })
+        let mut admission: AdmissionFuture<ReqBody> = Box::pin(async move {
+            let mut request = request;
+            let admission = config.admit(&mut request).await;
+            (request, admission)
+        });
+        // In-memory checks (a cached token, an API key held in memory)
+        // finish in one poll. Then the instance that `poll_ready` prepared
+        // handles the request at once, with no clone of it and no boxed
+        // continuation. The no-op waker is harmless: a pending admission
+        // is polled again, with the caller's waker, by `AuthResponseFuture`.
+        let mut context = Context::from_waker(std::task::Waker::noop());
+        match admission.as_mut().poll(&mut context) {
+            Poll::Ready((request, Admission::Pass(headers))) => {
+                AuthResponseFuture::inner(self.inner.call(request), headers)
+            }
+            Poll::Ready((_, Admission::Reject(response))) => AuthResponseFuture::rejected(response),
+            Poll::Pending => {
+                // The clone is not ready; the instance that `poll_ready`
+                // prepared handles this request.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                AuthResponseFuture::pending(Box::pin(async move {
+                    let (request, admission) = admission.await;
+                    match admission {
+                        Admission::Pass(headers) => {
+                            let mut response = call_inner(&mut inner, request).await?;
+                            add_missing_headers(response.headers_mut(), &headers);
+                            Ok(response)
+                        }
+                        Admission::Reject(response) => {
+                            Ok(response.map(|body| ResponseBody::rejection(Full::new(body))))
+                        }
+                    }
+                }))
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`AuthService`]: the inner service's future when the
+    /// request was admitted at once, a ready rejection, or a boxed
+    /// admission that is still waiting (a JWKS fetch, a Redis lookup).
+    pub struct AuthResponseFuture<F, B, E> {
+        #[pin]
+        state: AuthState<F, B, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = AuthStateProjection]
+    enum AuthState<F, B, E> {
+        Inner { #[pin] future: F, headers: HeaderMap },
+        Rejected { response: Option<Response<Bytes>> },
+        Pending { future: BoxResponseFuture<B, E> },
+    }
+}
+
+impl<F, B, E> AuthResponseFuture<F, B, E> {
+    fn inner(future: F, headers: HeaderMap) -> Self {
+        Self {
+            state: AuthState::Inner { future, headers },
+        }
+    }
+
+    fn rejected(response: Response<Bytes>) -> Self {
+        Self {
+            state: AuthState::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn pending(future: BoxResponseFuture<B, E>) -> Self {
+        Self {
+            state: AuthState::Pending { future },
+        }
+    }
+}
+
+impl<F, B, E> fmt::Debug for AuthResponseFuture<F, B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthResponseFuture")
+    }
+}
+
+impl<F, B, E> Future for AuthResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            AuthStateProjection::Inner { future, headers } => future.poll(cx).map(|result| {
+                result.map(|response| {
+                    let mut response = response.map(ResponseBody::inner);
+                    add_missing_headers(response.headers_mut(), headers);
+                    response
+                })
+            }),
+            AuthStateProjection::Rejected { response } => {
+                // A future is not polled again after `Ready`; if it is, the
+                // rejection has already been handed out.
+                let response = response.take().unwrap_or_else(|| {
+                    let mut empty = Response::new(Bytes::new());
+                    *empty.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    empty
+                });
+                Poll::Ready(Ok(
+                    response.map(|body| ResponseBody::rejection(Full::new(body)))
+                ))
+            }
+            AuthStateProjection::Pending { future } => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -371,26 +484,6 @@ pub(crate) enum Admission {
 }
 
 impl Config {
-    async fn handle<S, ReqBody, ResBody>(
-        &self,
-        mut request: Request<ReqBody>,
-        mut inner: S,
-    ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
-    where
-        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    {
-        match self.admit(&mut request).await {
-            Admission::Pass(response_headers) => {
-                let mut response = call_inner(&mut inner, request).await?;
-                add_missing_headers(response.headers_mut(), &response_headers);
-                Ok(response)
-            }
-            Admission::Reject(response) => {
-                Ok(response.map(|body| ResponseBody::rejection(Full::new(body))))
-            }
-        }
-    }
-
     /// Runs every check of the layer on `request`: removes forged identity
     /// headers, resolves the client, authenticates the credential, and on
     /// success stores the [`Principal`], [`ClientAddr`], [`Responder`] and

@@ -104,7 +104,9 @@ mod responder;
 
 #[cfg(feature = "session")]
 pub use adapters::{SessionAuthenticator, SessionCookie, SessionCookieConfig};
-pub use auth_layer::{AuthLayer, AuthLayerBuilder, AuthService, BoxResponseFuture};
+pub use auth_layer::{
+    AuthLayer, AuthLayerBuilder, AuthResponseFuture, AuthService, BoxResponseFuture,
+};
 pub use authenticate::{
     AuthFuture, AuthOutcome, Authenticate, AuthenticateFn, OutcomeFuture, authenticate_fn,
 };

@@ -13,9 +13,9 @@ use axum::{Json, Router};
 use common::*;
 use ddf_rbac::{AuthMethod, Principal};
 use ddf_tower::{
-    AuthFailure, AuthFuture, AuthLayer, Authenticate, Authenticated, BruteForceConfig,
-    BruteForceGuard, ConfigError, Credential, CredentialConfig, CredentialKind, Reason,
-    RenderedBody, Require, RequirePermissionLayer, Responder, ResponderConfig,
+    AuthFailure, AuthFuture, AuthLayer, AuthOutcome, Authenticate, Authenticated, BruteForceConfig,
+    BruteForceGuard, ConfigError, Credential, CredentialConfig, CredentialKind, OutcomeFuture,
+    Reason, RenderedBody, Require, RequirePermissionLayer, Responder, ResponderConfig,
 };
 use http::{HeaderValue, StatusCode};
 use tower::ServiceExt;
@@ -834,4 +834,61 @@ fn credential_config_deserializes() {
     assert_eq!(config.session_cookie, "sid");
     let unknown = serde_json::from_str::<CredentialConfig>(r#"{"cookie":"x"}"#);
     assert!(unknown.unwrap_err().to_string().contains("unknown field"));
+}
+
+/// Accepts `GOOD_TOKEN` and adds an `x-auth-path` response header; with
+/// `wait` set it yields to the runtime once first, as a store lookup does.
+struct HeaderAuthenticator {
+    wait: bool,
+}
+
+impl Authenticate for HeaderAuthenticator {
+    fn authenticate<'a>(&'a self, credential: Credential<'a>) -> AuthFuture<'a> {
+        Box::pin(async move {
+            Err(match credential {
+                Credential::Bearer(_) => AuthFailure::new(Reason::InternalError),
+                _ => AuthFailure::new(Reason::CredentialsMissing),
+            })
+        })
+    }
+
+    fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
+        let wait = self.wait;
+        OutcomeFuture::outcome(async move {
+            if wait {
+                tokio::task::yield_now().await;
+            }
+            if credential != Credential::Bearer(GOOD_TOKEN) {
+                return Err(AuthFailure::new(Reason::SignatureInvalid));
+            }
+            let mut headers = http::HeaderMap::new();
+            let path = if wait { "waited" } else { "at-once" };
+            headers.insert("x-auth-path", HeaderValue::from_static(path));
+            Ok(
+                AuthOutcome::new(Principal::new("user-0001", AuthMethod::Jwt))
+                    .with_response_headers(headers),
+            )
+        })
+    }
+}
+
+#[tokio::test]
+async fn admission_at_once_and_after_waiting() {
+    for (wait, path) in [(false, "at-once"), (true, "waited")] {
+        let layer = AuthLayer::builder()
+            .bearer(HeaderAuthenticator { wait })
+            .build()
+            .unwrap();
+        let app = app(layer);
+
+        let good = send(&app, get_models(&[("authorization", bearer(GOOD_TOKEN))])).await;
+        assert_eq!(good.status, StatusCode::OK, "{path}");
+        assert_eq!(good.body_text(), "user-0001", "{path}");
+        assert_eq!(good.header("x-auth-path"), Some(path));
+
+        let bad = send(&app, get_models(&[("authorization", bearer("other"))])).await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(bad.reason, Some(Reason::SignatureInvalid), "{path}");
+        assert_eq!(bad.header("x-auth-path"), None, "{path}");
+    }
 }
