@@ -122,8 +122,8 @@ pub use failure::AuthFailure;
 #[cfg(feature = "redis")]
 pub use rate_limit::RedisRateLimiter;
 pub use rate_limit::{
-    MemoryRateLimiter, RateDecision, RateFuture, RateLimitConfig, RateLimitLayer, RateLimitService,
-    RateLimiter,
+    MemoryRateLimiter, RateDecision, RateFuture, RateLimitConfig, RateLimitFuture, RateLimitLayer,
+    RateLimitService, RateLimiter,
 };
 pub use reason::{Reason, UnknownReason};
 pub use responder::{

@@ -162,4 +162,8 @@ impl RateLimiter for MemoryRateLimiter {
     fn quota(&self) -> &RateLimitConfig {
         &self.config
     }
+
+    fn try_check_now(&self, key: &str) -> Option<RateDecision> {
+        Some(self.check_now(key))
+    }
 }

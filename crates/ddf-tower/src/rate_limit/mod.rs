@@ -32,6 +32,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ddf_rbac::{AuthMethod, Principal};
 use http::{HeaderName, HeaderValue, Request, Response};
+use http_body_util::Full;
 use serde::Deserialize;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -178,6 +179,15 @@ pub trait RateLimiter: Send + Sync + 'static {
 
     /// Returns the quota, for the `RateLimit-Policy` header.
     fn quota(&self) -> &RateLimitConfig;
+
+    /// Takes one request from `key`'s budget without waiting, for limiters
+    /// whose budgets are in memory; `None` (the default) when the answer
+    /// needs [`check`](Self::check). [`RateLimitLayer`] asks this first and
+    /// then skips boxing the request's future.
+    fn try_check_now(&self, key: &str) -> Option<RateDecision> {
+        let _ = key;
+        None
+    }
 }
 
 impl<T: RateLimiter + ?Sized> RateLimiter for Arc<T> {
@@ -187,6 +197,10 @@ impl<T: RateLimiter + ?Sized> RateLimiter for Arc<T> {
 
     fn quota(&self) -> &RateLimitConfig {
         (**self).quota()
+    }
+
+    fn try_check_now(&self, key: &str) -> Option<RateDecision> {
+        (**self).try_check_now(key)
     }
 }
 
@@ -332,17 +346,14 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = BoxResponseFuture<ResBody, S::Error>;
+    type Future = RateLimitFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-
         let client = config
             .resolver
             .resolve(request.extensions(), request.headers());
@@ -351,47 +362,165 @@ where
         }
         let key = rate_key(request.extensions().get::<Principal>(), client);
 
-        Box::pin(async move {
+        // An in-memory limiter answers at once: then the instance that
+        // `poll_ready` prepared handles the request, with no clone of it
+        // and no boxed future.
+        if let Some(decision) = config.limiter.try_check_now(&key) {
+            if decision.allowed {
+                let headers = config
+                    .headers
+                    .then(|| rate_headers(&config.policy, config.limiter.quota(), &decision));
+                return RateLimitFuture::inner(self.inner.call(request), headers);
+            }
+            return RateLimitFuture::rejected(rejection(&config, &request, client, &decision));
+        }
+
+        // The clone is not ready; the instance that `poll_ready` prepared
+        // handles this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        RateLimitFuture::pending(Box::pin(async move {
             let decision = config.limiter.check(&key).await;
-            let quota = config.limiter.quota();
             if decision.allowed {
                 let mut response = inner.call(request).await?.map(ResponseBody::inner);
                 if config.headers {
-                    add_headers(&mut response, &config.policy, quota, &decision);
+                    let headers = rate_headers(&config.policy, config.limiter.quota(), &decision);
+                    headers.apply(response.headers_mut());
                 }
                 return Ok(response);
             }
-
-            let facts = RequestFacts::of(&request, client);
-            audit::rate_limited(
-                &config.budget,
-                &facts,
-                request.extensions().get::<Principal>(),
-                "limit",
-            );
-            crate::metrics::rate_limited("limit");
-            let failure = AuthFailure::new(Reason::RateLimited)
-                .with_retry_after(decision.retry_after.unwrap_or(Duration::from_secs(1)));
-            let responder = request
-                .extensions()
-                .get::<Responder>()
-                .cloned()
-                .unwrap_or_default();
-            let mut response = responder
-                .respond(&failure, is_grpc_request(request.headers()))
-                .map(ResponseBody::rejection);
-            add_headers(&mut response, &config.policy, quota, &decision);
-            Ok(response)
-        })
+            Ok(rejection(&config, &request, client, &decision).map(ResponseBody::rejection))
+        }))
     }
 }
 
-fn add_headers<B>(
-    response: &mut Response<B>,
+/// Logs a request over its budget and builds the 429 response, with the
+/// `RateLimit` headers and `Retry-After`.
+fn rejection<B>(
+    config: &LayerConfig,
+    request: &Request<B>,
+    client: Option<std::net::IpAddr>,
+    decision: &RateDecision,
+) -> Response<Full<Bytes>> {
+    let facts = RequestFacts::of(request, client);
+    audit::rate_limited(
+        &config.budget,
+        &facts,
+        request.extensions().get::<Principal>(),
+        "limit",
+    );
+    crate::metrics::rate_limited("limit");
+    let failure = AuthFailure::new(Reason::RateLimited)
+        .with_retry_after(decision.retry_after.unwrap_or(Duration::from_secs(1)));
+    let responder = request
+        .extensions()
+        .get::<Responder>()
+        .cloned()
+        .unwrap_or_default();
+    let mut response = responder.respond(&failure, is_grpc_request(request.headers()));
+    rate_headers(&config.policy, config.limiter.quota(), decision).apply(response.headers_mut());
+    response
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RateLimitService`]: the inner service's future when
+    /// the limiter answered at once, a ready 429, or a boxed future around
+    /// a limiter that waits (Redis).
+    pub struct RateLimitFuture<F, B, E> {
+        #[pin]
+        state: RateState<F, B, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = RateStateProjection]
+    enum RateState<F, B, E> {
+        Inner { #[pin] future: F, headers: Option<RateHeaders> },
+        Rejected { response: Option<Response<Full<Bytes>>> },
+        Pending { future: BoxResponseFuture<B, E> },
+    }
+}
+
+impl<F, B, E> RateLimitFuture<F, B, E> {
+    fn inner(future: F, headers: Option<RateHeaders>) -> Self {
+        Self {
+            state: RateState::Inner { future, headers },
+        }
+    }
+
+    fn rejected(response: Response<Full<Bytes>>) -> Self {
+        Self {
+            state: RateState::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn pending(future: BoxResponseFuture<B, E>) -> Self {
+        Self {
+            state: RateState::Pending { future },
+        }
+    }
+}
+
+impl<F, B, E> fmt::Debug for RateLimitFuture<F, B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RateLimitFuture")
+    }
+}
+
+impl<F, B, E> Future for RateLimitFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            RateStateProjection::Inner { future, headers } => future.poll(cx).map(|result| {
+                result.map(|response| {
+                    let mut response = response.map(ResponseBody::inner);
+                    if let Some(headers) = headers.take() {
+                        headers.apply(response.headers_mut());
+                    }
+                    response
+                })
+            }),
+            RateStateProjection::Rejected { response } => {
+                // A future is not polled again after `Ready`; if it is, the
+                // rejection has already been handed out.
+                let response = response.take().unwrap_or_else(|| {
+                    let mut empty = Response::new(Full::new(Bytes::new()));
+                    *empty.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    empty
+                });
+                Poll::Ready(Ok(response.map(ResponseBody::rejection)))
+            }
+            RateStateProjection::Pending { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+/// The `RateLimit-Policy` and `RateLimit` values of one decision.
+struct RateHeaders {
+    policy: HeaderValue,
+    state: Option<HeaderValue>,
+}
+
+impl RateHeaders {
+    fn apply(self, headers: &mut http::HeaderMap) {
+        headers.insert(RATELIMIT_POLICY.clone(), self.policy);
+        if let Some(state) = self.state {
+            headers.insert(RATELIMIT.clone(), state);
+        }
+    }
+}
+
+fn rate_headers(
     policy: &HeaderValue,
     quota: &RateLimitConfig,
     decision: &RateDecision,
-) {
+) -> RateHeaders {
     let reset = decision.reset.as_secs() + u64::from(decision.reset.subsec_nanos() > 0);
     let mut numbers = itoa::Buffer::new();
     let mut state = String::with_capacity(quota.policy_name.len() + 32);
@@ -401,10 +530,9 @@ fn add_headers<B>(
     state.push_str(numbers.format(decision.remaining));
     state.push_str(";t=");
     state.push_str(numbers.format(reset));
-    let headers = response.headers_mut();
-    headers.insert(RATELIMIT_POLICY.clone(), policy.clone());
-    if let Ok(state) = HeaderValue::from_maybe_shared(Bytes::from(state)) {
-        headers.insert(RATELIMIT.clone(), state);
+    RateHeaders {
+        policy: policy.clone(),
+        state: HeaderValue::from_maybe_shared(Bytes::from(state)).ok(),
     }
 }
 
