@@ -183,22 +183,58 @@ impl ApiKeyVerifier {
     pub async fn verify_detailed(&self, header_value: &[u8]) -> Result<Verified, ApiKeyError> {
         let digest = ApiKey::parse(header_value)?.digest();
         let now = self.clock.unix_seconds();
-        let max_age = self.policy.max_age_secs;
+        if let Some(outcome) = self.evaluate_in_memory(&digest, now) {
+            return self.finish(outcome, now);
+        }
+        let found = self.store.find(&digest).await?;
+        let record = found.as_deref().unwrap_or(&PLACEHOLDER);
+        let outcome = evaluate(record, &digest, now, self.policy.max_age_secs)
+            .map(|ends| principal_for(record, None, ends));
+        self.finish(outcome, now)
+    }
 
+    /// Verifies like [`verify`](Self::verify) when the store answers from
+    /// memory; `None` when it would have to be asked over the network (a
+    /// Redis store), with no other effect.
+    ///
+    /// # Errors
+    ///
+    /// As for [`verify`](Self::verify), inside the `Some`.
+    pub fn verify_now(&self, header_value: &[u8]) -> Option<Result<Principal, ApiKeyError>> {
+        let digest = match ApiKey::parse(header_value) {
+            Ok(key) => key.digest(),
+            Err(error) => return Some(Err(error)),
+        };
+        let now = self.clock.unix_seconds();
+        let outcome = self.evaluate_in_memory(&digest, now)?;
+        Some(self.finish(outcome, now).map(|verified| verified.principal))
+    }
+
+    /// Evaluates the record of `digest` if the store holds its records in
+    /// memory; `None` otherwise.
+    fn evaluate_in_memory(
+        &self,
+        digest: &KeyDigest,
+        now: u64,
+    ) -> Option<Result<(Principal, u64), InvalidReason>> {
+        let max_age = self.policy.max_age_secs;
         let mut outcome = Err(InvalidReason::Unknown);
         let answered = self
             .store
-            .find_in_memory_prepared(&digest, &mut |record, prepared| {
-                outcome = evaluate(record, &digest, now, max_age)
+            .find_in_memory_prepared(digest, &mut |record, prepared| {
+                outcome = evaluate(record, digest, now, max_age)
                     .map(|ends| principal_for(record, prepared, ends));
             });
-        if !answered {
-            let found = self.store.find(&digest).await?;
-            let record = found.as_deref().unwrap_or(&PLACEHOLDER);
-            outcome = evaluate(record, &digest, now, max_age)
-                .map(|ends| principal_for(record, None, ends));
-        }
+        answered.then_some(outcome)
+    }
 
+    /// Turns an evaluation into the result, raising the expiry notice of a
+    /// key close to its end.
+    fn finish(
+        &self,
+        outcome: Result<(Principal, u64), InvalidReason>,
+        now: u64,
+    ) -> Result<Verified, ApiKeyError> {
         let (principal, expires_at) = outcome.map_err(ApiKeyError::invalid)?;
         let remaining_secs = expires_at.saturating_sub(now);
         let expires_soon = remaining_secs <= self.policy.warn_before_secs;

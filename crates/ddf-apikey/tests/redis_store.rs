@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::{header, record};
 use ddf_apikey::{
-    ApiKey, ApiKeyErrorKind, ApiKeyVerifier, InvalidReason, KeyStore, RedisKeyStore,
-    RedisKeyStoreConfig, conformance,
+    ApiKey, ApiKeyErrorKind, ApiKeyVerifier, InvalidReason, KeyStore, MemoryKeyStore,
+    RedisKeyStore, RedisKeyStoreConfig, conformance,
 };
 use ddf_rbac::ManualClock;
 
@@ -337,4 +337,31 @@ fn invalid_url_and_empty_prefix_rejected() {
     assert_eq!(error.kind().as_str(), "config_invalid");
     let error = RedisKeyStore::connect(&config(SHARED_URL, "")).unwrap_err();
     assert_eq!(error.kind().as_str(), "config_invalid");
+}
+
+#[tokio::test]
+async fn verify_now_answers_only_from_memory() {
+    let prefix = unique_prefix("verify-now");
+    let redis = ApiKeyVerifier::new(Arc::new(
+        RedisKeyStore::connect(&config(SHARED_URL, &prefix)).unwrap(),
+    ));
+    let (key, _) = redis.issue("vn-1", "alice", ["user"]).await.unwrap();
+    // The Redis store must be asked over the network: no answer at once.
+    assert!(redis.verify_now(header(&key)).is_none());
+    // A malformed value needs no store at all.
+    let malformed = redis.verify_now(b"not-a-key").unwrap().unwrap_err();
+    assert_eq!(malformed.reason(), Some(InvalidReason::Malformed));
+
+    let memory = ApiKeyVerifier::new(Arc::new(MemoryKeyStore::new()));
+    let (key, _) = memory.issue("vn-2", "bob", ["user"]).await.unwrap();
+    let principal = memory.verify_now(header(&key)).unwrap().unwrap();
+    assert_eq!(principal.key_id(), Some("vn-2"));
+    assert_eq!(principal.subject(), "bob");
+    let unknown = memory
+        .verify_now(b"0123456789abcdef0123456789abcdef")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(unknown.reason(), Some(InvalidReason::Unknown));
+
+    remove_prefix(&prefix).await;
 }

@@ -293,6 +293,35 @@ impl Validator {
         Err(key_not_found(&pending, &keys))
     }
 
+    /// Validates `token` if that needs no waiting, with the answer
+    /// [`validate`](Self::validate) would give; `None` when the issuer's
+    /// keys must be fetched first (a `kid` the held set lacks, from a source
+    /// that can refresh). For callers that try the in-memory path before
+    /// they box a future.
+    ///
+    /// # Errors
+    ///
+    /// As for [`validate`](Self::validate), inside the `Some`.
+    pub fn validate_now(&self, token: &str) -> Option<Result<VerifiedToken, JwtError>> {
+        let pending = match self.start(token) {
+            Ok(Start::Cached(verified)) => return Some(Ok(verified)),
+            Ok(Start::Pending(pending)) => pending,
+            Err(error) => return Some(Err(error)),
+        };
+        let source = &self.issuers[pending.issuer].keys;
+        let keys = match source.current() {
+            Ok(keys) => keys,
+            Err(error) => return Some(Err(error)),
+        };
+        if let Some(result) = verify_pending(&pending, &keys) {
+            return Some(result.and_then(|key| self.finish(pending, &key)));
+        }
+        if source.can_refresh() {
+            return None;
+        }
+        Some(Err(key_not_found(&pending, &keys)))
+    }
+
     /// Validates `token` with the keys the issuer's source holds now, never
     /// waiting for a refresh: for static keys, or where blocking is not an
     /// option. An unknown `kid` is [`JwtError::KeyNotFound`] at once.

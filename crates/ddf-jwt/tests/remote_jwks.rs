@@ -832,3 +832,27 @@ async fn second_refresh_after_build_fetches_again() {
     assert_eq!(keys.refresh().await.unwrap().key_ids(), ["k1"]);
     assert_eq!(idp.hits(JWKS), 2);
 }
+
+#[tokio::test]
+async fn validate_now_defers_only_unknown_kids() {
+    let idp = Idp::start().await;
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    idp.set(JWKS, Reply::jwks(&[&k1]));
+    let clock = clock();
+    let keys = source(&idp.url(JWKS), &clock);
+    let validator = validator(keys.clone(), &clock);
+    keys.refresh().await.unwrap();
+
+    // A held key answers at once, as `validate` would.
+    let known = k1.token("user-1");
+    let verified = validator.validate_now(&known).unwrap().unwrap();
+    assert_eq!(verified.principal().subject(), "user-1");
+    let malformed = validator.validate_now("not.a.token").unwrap().unwrap_err();
+    assert_eq!(malformed.kind(), ErrorKind::TokenMalformed);
+
+    // A kid the held set lacks needs a fetch: no answer, and no fetch.
+    let unknown = k2.token("user-2");
+    assert!(validator.validate_now(&unknown).is_none());
+    assert_eq!(idp.hits(JWKS), 1);
+}

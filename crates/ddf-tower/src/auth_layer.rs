@@ -19,12 +19,12 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::audit::{self, EventBudget, RequestFacts};
-use crate::authenticate::Authenticate;
+use crate::authenticate::{AuthOutcome, Authenticate};
 use crate::authorize::{Authorize, SharedAuthorizer};
 use crate::body::ResponseBody;
 use crate::brute_force::BruteForceGuard;
 use crate::client::{ClientAddr, ClientAddrResolver, ClientKey};
-use crate::credential::{CredentialConfig, CredentialExtractor, CredentialKind};
+use crate::credential::{Credential, CredentialConfig, CredentialExtractor, CredentialKind};
 use crate::error::ConfigError;
 use crate::failure::AuthFailure;
 use crate::grpc::is_grpc_request;
@@ -315,9 +315,6 @@ impl<S: fmt::Debug> fmt::Debug for AuthService<S> {
 pub type BoxResponseFuture<B, E> =
     Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
-/// The admission of one request, boxed so that it owns the request.
-type AdmissionFuture<B> = Pin<Box<dyn Future<Output = (Request<B>, Admission)> + Send>>;
-
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -333,44 +330,36 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let config = Arc::clone(&self.config);
-        let mut admission: AdmissionFuture<ReqBody> = Box::pin(async move {
-            let mut request = request;
-            let admission = config.admit(&mut request).await;
-            (request, admission)
-        });
-        // In-memory checks (a cached token, an API key held in memory)
-        // finish in one poll. Then the instance that `poll_ready` prepared
-        // handles the request at once, with no clone of it and no boxed
-        // continuation. The no-op waker is harmless: a pending admission
-        // is polled again, with the caller's waker, by `AuthResponseFuture`.
-        let mut context = Context::from_waker(std::task::Waker::noop());
-        match admission.as_mut().poll(&mut context) {
-            Poll::Ready((request, Admission::Pass(headers))) => {
-                AuthResponseFuture::inner(self.inner.call(request), headers)
-            }
-            Poll::Ready((_, Admission::Reject(response))) => AuthResponseFuture::rejected(response),
-            Poll::Pending => {
-                // The clone is not ready; the instance that `poll_ready`
-                // prepared handles this request.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                AuthResponseFuture::pending(Box::pin(async move {
-                    let (request, admission) = admission.await;
-                    match admission {
-                        Admission::Pass(headers) => {
-                            let mut response = call_inner(&mut inner, request).await?;
-                            add_missing_headers(response.headers_mut(), &headers);
-                            Ok(response)
-                        }
-                        Admission::Reject(response) => {
-                            Ok(response.map(|body| ResponseBody::rejection(Full::new(body))))
-                        }
-                    }
-                }))
-            }
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // In-memory checks (a cached token, an API key held in memory) need
+        // no waiting: then the instance that `poll_ready` prepared handles
+        // the request at once, with no clone of it and no boxed future.
+        if let Some(admission) = self.config.admit_now(&mut request) {
+            return match admission {
+                Admission::Pass(headers) => {
+                    AuthResponseFuture::inner(self.inner.call(request), headers)
+                }
+                Admission::Reject(response) => AuthResponseFuture::rejected(response),
+            };
         }
+
+        // The clone is not ready; the instance that `poll_ready` prepared
+        // handles this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        AuthResponseFuture::pending(Box::pin(async move {
+            match config.admit(&mut request).await {
+                Admission::Pass(headers) => {
+                    let mut response = call_inner(&mut inner, request).await?;
+                    add_missing_headers(response.headers_mut(), &headers);
+                    Ok(response)
+                }
+                Admission::Reject(response) => {
+                    Ok(response.map(|body| ResponseBody::rejection(Full::new(body))))
+                }
+            }
+        }))
     }
 }
 
@@ -489,6 +478,34 @@ impl Config {
     /// success stores the [`Principal`], [`ClientAddr`], [`Responder`] and
     /// authorizer in the request extensions.
     async fn admit<B>(&self, request: &mut Request<B>) -> Admission {
+        let admitting = match self.before_decision(request) {
+            Ok(admitting) => admitting,
+            Err(admission) => return admission,
+        };
+        let decision = self.decide(request.headers(), request.uri()).await;
+        self.after_decision(request, admitting, decision)
+    }
+
+    /// Runs [`admit`](Self::admit) if no authenticator has to wait; `None`
+    /// when one would, and then nothing has been decided or logged.
+    fn admit_now<B>(&self, request: &mut Request<B>) -> Option<Admission> {
+        let admitting = match self.before_decision(request) {
+            Ok(admitting) => admitting,
+            Err(admission) => return Some(admission),
+        };
+        let decision = self.decide_now(request.headers(), request.uri())?;
+        Some(self.after_decision(request, admitting, decision))
+    }
+
+    /// The steps before authentication: removes forged identity headers,
+    /// resolves the client and stores the request extensions. `Err` holds
+    /// the final answer for a CORS preflight or a blocked client. Running it
+    /// twice on one request has the effect of running it once.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the `Err` is the request's final answer, returned once, never propagated"
+    )]
+    fn before_decision<B>(&self, request: &mut Request<B>) -> Result<Admitting, Admission> {
         let started = crate::metrics::start();
         self.prepare(request);
         let client = self
@@ -503,7 +520,7 @@ impl Config {
         }
 
         if self.cors_preflight_bypass && is_cors_preflight(request) {
-            return Admission::Pass(HeaderMap::new());
+            return Err(Admission::Pass(HeaderMap::new()));
         }
 
         let client_key = ClientKey::from_addr(client);
@@ -515,10 +532,32 @@ impl Config {
             audit::rate_limited(&self.budget, &facts, None, "blocked");
             crate::metrics::rate_limited("blocked");
             let failure = AuthFailure::new(Reason::RateLimited).with_retry_after(remaining);
-            return Admission::Reject(self.responder.respond_bytes(&failure, grpc));
+            return Err(Admission::Reject(
+                self.responder.respond_bytes(&failure, grpc),
+            ));
         }
+        Ok(Admitting {
+            started,
+            client,
+            client_key,
+            grpc,
+        })
+    }
 
-        let decision = self.decide(request.headers(), request.uri()).await;
+    /// The steps after authentication: audit, metrics, the brute-force
+    /// guard, and the principal stored for the inner service.
+    fn after_decision<B>(
+        &self,
+        request: &mut Request<B>,
+        admitting: Admitting,
+        decision: Decision,
+    ) -> Admission {
+        let Admitting {
+            started,
+            client,
+            client_key,
+            grpc,
+        } = admitting;
         match decision {
             Decision::Authenticated(principal, response_headers) => {
                 audit::authn_success(request, client, &principal);
@@ -572,32 +611,85 @@ impl Config {
         }
     }
 
-    async fn decide(&self, headers: &HeaderMap, uri: &Uri) -> Decision {
+    /// Extracts the credential and picks its authenticator; `Err` holds the
+    /// decision when there is nothing to authenticate.
+    fn credential<'r>(
+        &self,
+        headers: &'r HeaderMap,
+        uri: &Uri,
+    ) -> Result<(Credential<'r>, &Arc<dyn Authenticate>), Decision> {
         let credential = match self.extractor.extract(headers, uri) {
-            Err(failure) => return Decision::Rejected(None, failure),
-            Ok(None) if self.optional => return Decision::Anonymous,
+            Err(failure) => return Err(Decision::Rejected(None, failure)),
+            Ok(None) if self.optional => return Err(Decision::Anonymous),
             Ok(None) => {
-                return Decision::Rejected(None, AuthFailure::new(Reason::CredentialsMissing));
+                return Err(Decision::Rejected(
+                    None,
+                    AuthFailure::new(Reason::CredentialsMissing),
+                ));
             }
             Ok(Some(credential)) => credential,
         };
-
         let kind = credential.kind();
-        let Some(authenticator) = &self.authenticators[kind.index()] else {
+        match &self.authenticators[kind.index()] {
+            Some(authenticator) => Ok((credential, authenticator)),
             // `build` checked that every enabled source has an authenticator.
-            return Decision::Rejected(Some(kind), AuthFailure::new(Reason::InternalError));
-        };
-        let verification = async move { authenticator.authenticate_outcome(credential).await };
-        match AssertUnwindSafe(verification).catch_unwind().await {
-            Ok(Ok(outcome)) => Decision::Authenticated(outcome.principal, outcome.response_headers),
-            Ok(Err(failure)) => Decision::Rejected(Some(kind), failure),
-            Err(_panic) => {
-                // The payload is dropped unread: a panic message could quote
-                // the credential.
-                Decision::Rejected(Some(kind), AuthFailure::new(Reason::InternalError))
-            }
+            None => Err(Decision::Rejected(
+                Some(kind),
+                AuthFailure::new(Reason::InternalError),
+            )),
         }
     }
+
+    async fn decide(&self, headers: &HeaderMap, uri: &Uri) -> Decision {
+        let (credential, authenticator) = match self.credential(headers, uri) {
+            Ok(found) => found,
+            Err(decision) => return decision,
+        };
+        let kind = credential.kind();
+        let verification = async move { authenticator.authenticate_outcome(credential).await };
+        outcome_decision(kind, AssertUnwindSafe(verification).catch_unwind().await)
+    }
+
+    /// Decides like [`decide`](Self::decide) when the authenticator can
+    /// answer without waiting; `None` otherwise.
+    fn decide_now(&self, headers: &HeaderMap, uri: &Uri) -> Option<Decision> {
+        let (credential, authenticator) = match self.credential(headers, uri) {
+            Ok(found) => found,
+            Err(decision) => return Some(decision),
+        };
+        let kind = credential.kind();
+        let verification = || authenticator.authenticate_now(credential);
+        match std::panic::catch_unwind(AssertUnwindSafe(verification)) {
+            Ok(None) => None,
+            Ok(Some(result)) => Some(outcome_decision(kind, Ok(result))),
+            Err(panic) => Some(outcome_decision(kind, Err(panic))),
+        }
+    }
+}
+
+/// The decision for an authenticator's result, or for its panic.
+fn outcome_decision(
+    kind: CredentialKind,
+    result: std::thread::Result<Result<AuthOutcome, AuthFailure>>,
+) -> Decision {
+    match result {
+        Ok(Ok(outcome)) => Decision::Authenticated(outcome.principal, outcome.response_headers),
+        Ok(Err(failure)) => Decision::Rejected(Some(kind), failure),
+        Err(_panic) => {
+            // The payload is dropped unread: a panic message could quote
+            // the credential.
+            Decision::Rejected(Some(kind), AuthFailure::new(Reason::InternalError))
+        }
+    }
+}
+
+/// What [`Config::admit`] keeps between the steps before and after
+/// authentication.
+struct Admitting {
+    started: crate::metrics::Started,
+    client: Option<std::net::IpAddr>,
+    client_key: ClientKey,
+    grpc: bool,
 }
 
 async fn call_inner<S, ReqBody, ResBody>(

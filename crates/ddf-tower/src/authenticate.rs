@@ -67,6 +67,22 @@ pub trait Authenticate: Send + Sync + 'static {
     fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
         OutcomeFuture::principal(self.authenticate(credential))
     }
+
+    /// Verifies `credential` without waiting, when everything needed is in
+    /// memory (a cached token, a key held in memory); `None` when the
+    /// answer needs I/O, and then [`AuthLayer`](crate::AuthLayer) calls
+    /// [`authenticate_outcome`](Self::authenticate_outcome) instead.
+    ///
+    /// The default returns `None`. An implementation must give the same
+    /// answer as `authenticate_outcome` and must have no effect when it
+    /// returns `None`.
+    fn authenticate_now(
+        &self,
+        credential: Credential<'_>,
+    ) -> Option<Result<AuthOutcome, AuthFailure>> {
+        let _ = credential;
+        None
+    }
 }
 
 impl<T: Authenticate + ?Sized> Authenticate for Arc<T> {
@@ -77,6 +93,13 @@ impl<T: Authenticate + ?Sized> Authenticate for Arc<T> {
     fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
         (**self).authenticate_outcome(credential)
     }
+
+    fn authenticate_now(
+        &self,
+        credential: Credential<'_>,
+    ) -> Option<Result<AuthOutcome, AuthFailure>> {
+        (**self).authenticate_now(credential)
+    }
 }
 
 impl<T: Authenticate + ?Sized> Authenticate for Box<T> {
@@ -86,6 +109,13 @@ impl<T: Authenticate + ?Sized> Authenticate for Box<T> {
 
     fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
         (**self).authenticate_outcome(credential)
+    }
+
+    fn authenticate_now(
+        &self,
+        credential: Credential<'_>,
+    ) -> Option<Result<AuthOutcome, AuthFailure>> {
+        (**self).authenticate_now(credential)
     }
 }
 
@@ -220,5 +250,12 @@ where
     fn authenticate<'a>(&'a self, credential: Credential<'a>) -> AuthFuture<'a> {
         let outcome = (self.0)(credential);
         Box::pin(std::future::ready(outcome))
+    }
+
+    fn authenticate_now(
+        &self,
+        credential: Credential<'_>,
+    ) -> Option<Result<AuthOutcome, AuthFailure>> {
+        Some((self.0)(credential).map(AuthOutcome::new))
     }
 }

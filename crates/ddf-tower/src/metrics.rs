@@ -71,4 +71,4 @@ mod enabled {
     pub(crate) fn alert(_dimension: &'static str) {}
 }
 
-pub(crate) use enabled::{alert, authentication, authorization, rate_limited, start};
+pub(crate) use enabled::{Started, alert, authentication, authorization, rate_limited, start};

@@ -836,10 +836,26 @@ fn credential_config_deserializes() {
     assert!(unknown.unwrap_err().to_string().contains("unknown field"));
 }
 
-/// Accepts `GOOD_TOKEN` and adds an `x-auth-path` response header; with
-/// `wait` set it yields to the runtime once first, as a store lookup does.
+/// Accepts `GOOD_TOKEN` and adds an `x-auth-path` response header. With
+/// `wait` set it answers only asynchronously, after yielding to the runtime
+/// once as a store lookup does; without it, `authenticate_now` answers.
 struct HeaderAuthenticator {
     wait: bool,
+}
+
+fn header_outcome(
+    credential: &Credential<'_>,
+    path: &'static str,
+) -> Result<AuthOutcome, AuthFailure> {
+    if *credential != Credential::Bearer(GOOD_TOKEN) {
+        return Err(AuthFailure::new(Reason::SignatureInvalid));
+    }
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-auth-path", HeaderValue::from_static(path));
+    Ok(
+        AuthOutcome::new(Principal::new("user-0001", AuthMethod::Jwt))
+            .with_response_headers(headers),
+    )
 }
 
 impl Authenticate for HeaderAuthenticator {
@@ -853,22 +869,17 @@ impl Authenticate for HeaderAuthenticator {
     }
 
     fn authenticate_outcome<'a>(&'a self, credential: Credential<'a>) -> OutcomeFuture<'a> {
-        let wait = self.wait;
         OutcomeFuture::outcome(async move {
-            if wait {
-                tokio::task::yield_now().await;
-            }
-            if credential != Credential::Bearer(GOOD_TOKEN) {
-                return Err(AuthFailure::new(Reason::SignatureInvalid));
-            }
-            let mut headers = http::HeaderMap::new();
-            let path = if wait { "waited" } else { "at-once" };
-            headers.insert("x-auth-path", HeaderValue::from_static(path));
-            Ok(
-                AuthOutcome::new(Principal::new("user-0001", AuthMethod::Jwt))
-                    .with_response_headers(headers),
-            )
+            tokio::task::yield_now().await;
+            header_outcome(&credential, "waited")
         })
+    }
+
+    fn authenticate_now(
+        &self,
+        credential: Credential<'_>,
+    ) -> Option<Result<AuthOutcome, AuthFailure>> {
+        (!self.wait).then(|| header_outcome(&credential, "at-once"))
     }
 }
 

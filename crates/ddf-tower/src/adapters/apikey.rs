@@ -2,7 +2,7 @@
 
 use ddf_apikey::{ApiKeyError, ApiKeyErrorKind, ApiKeyVerifier};
 
-use crate::authenticate::{AuthFuture, Authenticate};
+use crate::authenticate::{AuthFuture, AuthOutcome, Authenticate};
 use crate::credential::Credential;
 use crate::failure::AuthFailure;
 use crate::reason::Reason;
@@ -19,6 +19,21 @@ impl Authenticate for ApiKeyVerifier {
                 .await
                 .map_err(|error| api_key_failure(&error))
         })
+    }
+
+    fn authenticate_now(
+        &self,
+        credential: Credential<'_>,
+    ) -> Option<Result<AuthOutcome, AuthFailure>> {
+        let Credential::ApiKey(value) = credential else {
+            return Some(Err(AuthFailure::new(Reason::InternalError)));
+        };
+        let verified = self.verify_now(value)?;
+        Some(
+            verified
+                .map(AuthOutcome::new)
+                .map_err(|error| api_key_failure(&error)),
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 
 use ddf_jwt::{ErrorKind, JwtError, UnverifiedToken, Validator};
 
-use crate::authenticate::{AuthFuture, Authenticate};
+use crate::authenticate::{AuthFuture, AuthOutcome, Authenticate};
 use crate::credential::Credential;
 use crate::failure::AuthFailure;
 use crate::reason::Reason;
@@ -19,6 +19,19 @@ impl Authenticate for Validator {
                 Ok(verified) => Ok(verified.principal().clone()),
                 Err(error) => Err(jwt_failure(&error, token)),
             }
+        })
+    }
+
+    fn authenticate_now(
+        &self,
+        credential: Credential<'_>,
+    ) -> Option<Result<AuthOutcome, AuthFailure>> {
+        let Credential::Bearer(token) = credential else {
+            return Some(Err(AuthFailure::new(Reason::InternalError)));
+        };
+        Some(match self.validate_now(token)? {
+            Ok(verified) => Ok(AuthOutcome::new(verified.principal().clone())),
+            Err(error) => Err(jwt_failure(&error, token)),
         })
     }
 }
