@@ -406,6 +406,23 @@ impl KeySource for RemoteJwks {
         Err(self.inner.unavailable(guard.as_deref()))
     }
 
+    fn fetches_for_unknown_kid(&self, kid: Option<&str>) -> bool {
+        let now = self.inner.now_ms();
+        let ttl_ms = millis(self.inner.config.negative_cache_ttl);
+        if let Some(kid) = kid
+            && let Some(inserted) = self.inner.negative.get(&kid_digest(kid))
+            && now.saturating_sub(inserted) < ttl_ms
+        {
+            return false;
+        }
+        let flight = lock(&self.inner.flight);
+        let cooldown = millis(self.inner.config.unknown_kid_cooldown);
+        flight.current.is_some()
+            || flight
+                .last_kid_fetch_ms
+                .is_none_or(|last| now.saturating_sub(last) >= cooldown)
+    }
+
     fn refresh_for_unknown_kid(&self, kid: Option<&str>) -> KeySetFuture<'_> {
         let kid = kid.map(|kid| (kid.to_owned(), kid_digest(kid)));
         Box::pin(async move {

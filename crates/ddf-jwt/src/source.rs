@@ -40,6 +40,16 @@ pub trait KeySource: fmt::Debug + Send + Sync + 'static {
     fn can_refresh(&self) -> bool {
         true
     }
+
+    /// Returns whether a call to
+    /// [`refresh_for_unknown_kid`](Self::refresh_for_unknown_kid) for `kid`
+    /// made now would wait for a fetch. When it would not (a cooldown, a
+    /// `kid` remembered as missing), the validator answers `key_not_found`
+    /// without a future. The default is [`can_refresh`](Self::can_refresh).
+    fn fetches_for_unknown_kid(&self, kid: Option<&str>) -> bool {
+        let _ = kid;
+        self.can_refresh()
+    }
 }
 
 /// A key source whose keys never change: a JWKS string or file, PEM public

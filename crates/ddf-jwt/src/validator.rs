@@ -295,9 +295,9 @@ impl Validator {
 
     /// Validates `token` if that needs no waiting, with the answer
     /// [`validate`](Self::validate) would give; `None` when the issuer's
-    /// keys must be fetched first (a `kid` the held set lacks, from a source
-    /// that can refresh). For callers that try the in-memory path before
-    /// they box a future.
+    /// keys must be fetched first (a `kid` the held set lacks, while the
+    /// source would fetch for it). For callers that try the in-memory path
+    /// before they box a future.
     ///
     /// # Errors
     ///
@@ -316,7 +316,7 @@ impl Validator {
         if let Some(result) = verify_pending(&pending, &keys) {
             return Some(result.and_then(|key| self.finish(pending, &key)));
         }
-        if source.can_refresh() {
+        if source.can_refresh() && source.fetches_for_unknown_kid(pending.token.untrusted_kid()) {
             return None;
         }
         Some(Err(key_not_found(&pending, &keys)))

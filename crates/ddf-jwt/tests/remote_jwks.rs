@@ -855,4 +855,15 @@ async fn validate_now_defers_only_unknown_kids() {
     let unknown = k2.token("user-2");
     assert!(validator.validate_now(&unknown).is_none());
     assert_eq!(idp.hits(JWKS), 1);
+
+    // After the async path fetched once for it, the kid is remembered as
+    // missing and the cooldown runs: both answer at once, with no fetch.
+    assert_eq!(outcome(&validator, &unknown).await, "key_not_found");
+    assert_eq!(idp.hits(JWKS), 2);
+    let remembered = validator.validate_now(&unknown).unwrap().unwrap_err();
+    assert_eq!(remembered.kind(), ErrorKind::KeyNotFound);
+    let other = TestKey::new("k3").token("user-3");
+    let cooling = validator.validate_now(&other).unwrap().unwrap_err();
+    assert_eq!(cooling.kind(), ErrorKind::KeyNotFound);
+    assert_eq!(idp.hits(JWKS), 2);
 }
