@@ -193,9 +193,9 @@ impl ApiKeyVerifier {
         self.finish(outcome, now)
     }
 
-    /// Verifies like [`verify`](Self::verify) when the store answers from
-    /// memory; `None` when it would have to be asked over the network (a
-    /// Redis store), with no other effect.
+    /// Verifies like [`verify`](Self::verify) when the store holds its
+    /// records in memory; `None`, with no other effect, when it would have
+    /// to be asked over the network (a Redis store).
     ///
     /// # Errors
     ///

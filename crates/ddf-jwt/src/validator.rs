@@ -293,8 +293,8 @@ impl Validator {
         Err(key_not_found(&pending, &keys))
     }
 
-    /// Validates `token` if that needs no waiting, with the answer
-    /// [`validate`](Self::validate) would give; `None` when the issuer's
+    /// Validates `token` if that needs no waiting, with the result
+    /// [`validate`](Self::validate) would return; `None` when the issuer's
     /// keys must be fetched first (a `kid` the held set lacks, while the
     /// source would fetch for it). For callers that try the in-memory path
     /// before they box a future.

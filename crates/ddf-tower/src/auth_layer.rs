@@ -497,10 +497,11 @@ impl Config {
         Some(self.after_decision(request, admitting, decision))
     }
 
-    /// The steps before authentication: removes forged identity headers,
-    /// resolves the client and stores the request extensions. `Err` holds
-    /// the final answer for a CORS preflight or a blocked client. Running it
-    /// twice on one request has the effect of running it once.
+    /// Runs the steps before authentication: removes forged identity
+    /// headers, resolves the client and stores the request extensions.
+    /// `Err` contains the final admission of a CORS preflight or a blocked
+    /// client. Running it twice on one request has the effect of running it
+    /// once.
     #[expect(
         clippy::result_large_err,
         reason = "the `Err` is the request's final answer, returned once, never propagated"
@@ -544,8 +545,8 @@ impl Config {
         })
     }
 
-    /// The steps after authentication: audit, metrics, the brute-force
-    /// guard, and the principal stored for the inner service.
+    /// Runs the steps after authentication: audit, metrics, the
+    /// brute-force guard, and the principal stored for the inner service.
     fn after_decision<B>(
         &self,
         request: &mut Request<B>,
@@ -611,8 +612,8 @@ impl Config {
         }
     }
 
-    /// Extracts the credential and picks its authenticator; `Err` holds the
-    /// decision when there is nothing to authenticate.
+    /// Extracts the credential and picks its authenticator; `Err` contains
+    /// the decision when there is nothing to authenticate.
     fn credential<'r>(
         &self,
         headers: &'r HeaderMap,
@@ -650,8 +651,8 @@ impl Config {
         outcome_decision(kind, AssertUnwindSafe(verification).catch_unwind().await)
     }
 
-    /// Decides like [`decide`](Self::decide) when the authenticator can
-    /// answer without waiting; `None` otherwise.
+    /// Decides like [`decide`](Self::decide) when the authenticator returns
+    /// its result without waiting; `None` otherwise.
     fn decide_now(&self, headers: &HeaderMap, uri: &Uri) -> Option<Decision> {
         let (credential, authenticator) = match self.credential(headers, uri) {
             Ok(found) => found,
@@ -667,7 +668,7 @@ impl Config {
     }
 }
 
-/// The decision for an authenticator's result, or for its panic.
+/// Returns the decision for an authenticator's result, or for its panic.
 fn outcome_decision(
     kind: CredentialKind,
     result: std::thread::Result<Result<AuthOutcome, AuthFailure>>,
@@ -683,8 +684,8 @@ fn outcome_decision(
     }
 }
 
-/// What [`Config::admit`] keeps between the steps before and after
-/// authentication.
+/// The state that [`Config::admit`] keeps between the steps before and
+/// after authentication.
 struct Admitting {
     started: crate::metrics::Started,
     client: Option<std::net::IpAddr>,

@@ -70,11 +70,11 @@ pub trait Authenticate: Send + Sync + 'static {
 
     /// Verifies `credential` without waiting, when everything needed is in
     /// memory (a cached token, a key held in memory); `None` when the
-    /// answer needs I/O, and then [`AuthLayer`](crate::AuthLayer) calls
+    /// result needs I/O, and then [`AuthLayer`](crate::AuthLayer) calls
     /// [`authenticate_outcome`](Self::authenticate_outcome) instead.
     ///
-    /// The default returns `None`. An implementation must give the same
-    /// answer as `authenticate_outcome` and must have no effect when it
+    /// The default returns `None`. An implementation must return the
+    /// same result as `authenticate_outcome` and must have no effect when it
     /// returns `None`.
     fn authenticate_now(
         &self,

@@ -181,7 +181,7 @@ pub trait RateLimiter: Send + Sync + 'static {
     fn quota(&self) -> &RateLimitConfig;
 
     /// Takes one request from `key`'s budget without waiting, for limiters
-    /// whose budgets are in memory; `None` (the default) when the answer
+    /// whose budgets are in memory; `None` (the default) when the decision
     /// needs [`check`](Self::check). [`RateLimitLayer`] asks this first and
     /// then skips boxing the request's future.
     fn try_check_now(&self, key: &str) -> Option<RateDecision> {
@@ -362,7 +362,7 @@ where
         }
         let key = rate_key(request.extensions().get::<Principal>(), client);
 
-        // An in-memory limiter answers at once: then the instance that
+        // An in-memory limiter decides at once: then the instance that
         // `poll_ready` prepared handles the request, with no clone of it
         // and no boxed future.
         if let Some(decision) = config.limiter.try_check_now(&key) {
@@ -424,7 +424,7 @@ fn rejection<B>(
 
 pin_project_lite::pin_project! {
     /// The future of [`RateLimitService`]: the inner service's future when
-    /// the limiter answered at once, a ready 429, or a boxed future around
+    /// the limiter decided at once, a ready 429, or a boxed future around
     /// a limiter that waits (Redis).
     pub struct RateLimitFuture<F, B, E> {
         #[pin]
