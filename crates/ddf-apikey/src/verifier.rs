@@ -193,9 +193,9 @@ impl ApiKeyVerifier {
         self.finish(outcome, now)
     }
 
-    /// Verifies like [`verify`](Self::verify) when the store holds its
-    /// records in memory; `None`, with no other effect, when it would have
-    /// to be asked over the network (a Redis store).
+    /// Verifies like [`verify`](Self::verify) when the store keeps its
+    /// records in memory. Returns `None`, with no other effect, when the
+    /// store would need a network request (a Redis store).
     ///
     /// # Errors
     ///
@@ -210,7 +210,7 @@ impl ApiKeyVerifier {
         Some(self.finish(outcome, now).map(|verified| verified.principal))
     }
 
-    /// Evaluates the record of `digest` if the store holds its records in
+    /// Evaluates the record of `digest` if the store keeps its records in
     /// memory; `None` otherwise.
     fn evaluate_in_memory(
         &self,

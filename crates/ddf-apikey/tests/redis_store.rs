@@ -346,7 +346,7 @@ async fn verify_now_answers_only_from_memory() {
         RedisKeyStore::connect(&config(SHARED_URL, &prefix)).unwrap(),
     ));
     let (key, _) = redis.issue("vn-1", "alice", ["user"]).await.unwrap();
-    // The Redis store must be asked over the network: no answer at once.
+    // The Redis store needs a network request, so there is no result yet.
     assert!(redis.verify_now(header(&key)).is_none());
     // A malformed value needs no store at all.
     let malformed = redis.verify_now(b"not-a-key").unwrap().unwrap_err();

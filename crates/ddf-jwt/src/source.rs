@@ -44,7 +44,7 @@ pub trait KeySource: fmt::Debug + Send + Sync + 'static {
     /// Returns whether a call to
     /// [`refresh_for_unknown_kid`](Self::refresh_for_unknown_kid) for `kid`
     /// made now would wait for a fetch. When it would not (a cooldown, a
-    /// `kid` remembered as missing), the validator answers `key_not_found`
+    /// `kid` remembered as missing), the validator returns `key_not_found`
     /// without a future. The default is [`can_refresh`](Self::can_refresh).
     fn fetches_for_unknown_kid(&self, kid: Option<&str>) -> bool {
         let _ = kid;

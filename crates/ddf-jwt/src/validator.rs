@@ -294,10 +294,11 @@ impl Validator {
     }
 
     /// Validates `token` if that needs no waiting, with the result
-    /// [`validate`](Self::validate) would return; `None` when the issuer's
-    /// keys must be fetched first (a `kid` the held set lacks, while the
-    /// source would fetch for it). For callers that try the in-memory path
-    /// before they box a future.
+    /// [`validate`](Self::validate) would return.
+    ///
+    /// Returns `None` when the issuer's keys must be fetched first: a `kid`
+    /// the held set lacks, while the source would fetch for it. For callers
+    /// that try the in-memory path before they box a future.
     ///
     /// # Errors
     ///

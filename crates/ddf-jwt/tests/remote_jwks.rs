@@ -844,20 +844,22 @@ async fn validate_now_defers_only_unknown_kids() {
     let validator = validator(keys.clone(), &clock);
     keys.refresh().await.unwrap();
 
-    // A held key answers at once, as `validate` would.
+    // A token signed by a held key validates at once, as with `validate`.
     let known = k1.token("user-1");
     let verified = validator.validate_now(&known).unwrap().unwrap();
     assert_eq!(verified.principal().subject(), "user-1");
     let malformed = validator.validate_now("not.a.token").unwrap().unwrap_err();
     assert_eq!(malformed.kind(), ErrorKind::TokenMalformed);
 
-    // A kid the held set lacks needs a fetch: no answer, and no fetch.
+    // A kid the held set lacks needs a fetch, so there is no result yet.
+    // Asking must not start the fetch either.
     let unknown = k2.token("user-2");
     assert!(validator.validate_now(&unknown).is_none());
     assert_eq!(idp.hits(JWKS), 1);
 
     // After the async path fetched once for it, the kid is remembered as
-    // missing and the cooldown runs: both answer at once, with no fetch.
+    // missing and the cooldown runs. Both kids are then rejected at once,
+    // with no fetch.
     assert_eq!(outcome(&validator, &unknown).await, "key_not_found");
     assert_eq!(idp.hits(JWKS), 2);
     let remembered = validator.validate_now(&unknown).unwrap().unwrap_err();

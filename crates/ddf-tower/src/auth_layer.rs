@@ -28,6 +28,7 @@ use crate::credential::{Credential, CredentialConfig, CredentialExtractor, Crede
 use crate::error::ConfigError;
 use crate::failure::AuthFailure;
 use crate::grpc::is_grpc_request;
+use crate::layer_future::{ExtraHeaders, LayerFuture};
 use crate::reason::Reason;
 use crate::responder::Responder;
 
@@ -337,9 +338,9 @@ where
         if let Some(admission) = self.config.admit_now(&mut request) {
             return match admission {
                 Admission::Pass(headers) => {
-                    AuthResponseFuture::inner(self.inner.call(request), headers)
+                    LayerFuture::inner(self.inner.call(request), ExtraHeaders::Missing(headers))
                 }
-                Admission::Reject(response) => AuthResponseFuture::rejected(response),
+                Admission::Reject(response) => LayerFuture::rejected(response.map(Full::new)),
             };
         }
 
@@ -348,7 +349,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
-        AuthResponseFuture::pending(Box::pin(async move {
+        LayerFuture::pending(Box::pin(async move {
             match config.admit(&mut request).await {
                 Admission::Pass(headers) => {
                     let mut response = call_inner(&mut inner, request).await?;
@@ -363,84 +364,8 @@ where
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`AuthService`]: the inner service's future when the
-    /// request was admitted at once, a ready rejection, or a boxed
-    /// admission that is still waiting (a JWKS fetch, a Redis lookup).
-    pub struct AuthResponseFuture<F, B, E> {
-        #[pin]
-        state: AuthState<F, B, E>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = AuthStateProjection]
-    enum AuthState<F, B, E> {
-        Inner { #[pin] future: F, headers: HeaderMap },
-        Rejected { response: Option<Response<Bytes>> },
-        Pending { future: BoxResponseFuture<B, E> },
-    }
-}
-
-impl<F, B, E> AuthResponseFuture<F, B, E> {
-    fn inner(future: F, headers: HeaderMap) -> Self {
-        Self {
-            state: AuthState::Inner { future, headers },
-        }
-    }
-
-    fn rejected(response: Response<Bytes>) -> Self {
-        Self {
-            state: AuthState::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-
-    fn pending(future: BoxResponseFuture<B, E>) -> Self {
-        Self {
-            state: AuthState::Pending { future },
-        }
-    }
-}
-
-impl<F, B, E> fmt::Debug for AuthResponseFuture<F, B, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AuthResponseFuture")
-    }
-}
-
-impl<F, B, E> Future for AuthResponseFuture<F, B, E>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            AuthStateProjection::Inner { future, headers } => future.poll(cx).map(|result| {
-                result.map(|response| {
-                    let mut response = response.map(ResponseBody::inner);
-                    add_missing_headers(response.headers_mut(), headers);
-                    response
-                })
-            }),
-            AuthStateProjection::Rejected { response } => {
-                // A future is not polled again after `Ready`; if it is, the
-                // rejection has already been handed out.
-                let response = response.take().unwrap_or_else(|| {
-                    let mut empty = Response::new(Bytes::new());
-                    *empty.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                    empty
-                });
-                Poll::Ready(Ok(
-                    response.map(|body| ResponseBody::rejection(Full::new(body)))
-                ))
-            }
-            AuthStateProjection::Pending { future } => future.as_mut().poll(cx),
-        }
-    }
-}
+/// The future of [`AuthService`].
+pub type AuthResponseFuture<F, B, E> = LayerFuture<F, B, E>;
 
 /// The result of authenticating one request.
 enum Decision {

@@ -69,9 +69,10 @@ pub trait Authenticate: Send + Sync + 'static {
     }
 
     /// Verifies `credential` without waiting, when everything needed is in
-    /// memory (a cached token, a key held in memory); `None` when the
-    /// result needs I/O, and then [`AuthLayer`](crate::AuthLayer) calls
-    /// [`authenticate_outcome`](Self::authenticate_outcome) instead.
+    /// memory (a cached token, a key kept in memory).
+    ///
+    /// Returns `None` when the result needs I/O. [`AuthLayer`](crate::AuthLayer)
+    /// then calls [`authenticate_outcome`](Self::authenticate_outcome) instead.
     ///
     /// The default returns `None`. An implementation must return the
     /// same result as `authenticate_outcome` and must have no effect when it

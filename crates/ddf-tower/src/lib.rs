@@ -97,6 +97,7 @@ mod error;
 mod extract;
 mod failure;
 pub mod grpc;
+mod layer_future;
 mod metrics;
 pub mod rate_limit;
 mod reason;
@@ -119,6 +120,7 @@ pub use error::ConfigError;
 #[cfg(any(feature = "axum", feature = "actix"))]
 pub use extract::{Authenticated, PermissionName, Require};
 pub use failure::AuthFailure;
+pub use layer_future::LayerFuture;
 #[cfg(feature = "redis")]
 pub use rate_limit::RedisRateLimiter;
 pub use rate_limit::{

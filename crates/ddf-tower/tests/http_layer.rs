@@ -836,9 +836,11 @@ fn credential_config_deserializes() {
     assert!(unknown.unwrap_err().to_string().contains("unknown field"));
 }
 
-/// Accepts `GOOD_TOKEN` and adds an `x-auth-path` response header. With
-/// `wait` set it answers only asynchronously, after yielding to the runtime
-/// once as a store lookup does; without it, `authenticate_now` answers.
+/// Accepts `GOOD_TOKEN` and adds an `x-auth-path` response header.
+///
+/// With `wait` set it returns its result only asynchronously, after
+/// yielding to the runtime once as a store lookup does. Without it,
+/// `authenticate_now` returns the result.
 struct HeaderAuthenticator {
     wait: bool,
 }

@@ -42,12 +42,12 @@ pub use self::memory::MemoryRateLimiter;
 pub use self::redis::RedisRateLimiter;
 
 use crate::audit::{self, EventBudget, RequestFacts};
-use crate::auth_layer::BoxResponseFuture;
 use crate::body::ResponseBody;
 use crate::client::{ClientAddr, ClientAddrResolver, ClientKey};
 use crate::error::ConfigError;
 use crate::failure::AuthFailure;
 use crate::grpc::is_grpc_request;
+use crate::layer_future::{ExtraHeaders, LayerFuture};
 use crate::reason::Reason;
 use crate::responder::Responder;
 
@@ -182,8 +182,8 @@ pub trait RateLimiter: Send + Sync + 'static {
 
     /// Takes one request from `key`'s budget without waiting, for limiters
     /// whose budgets are in memory; `None` (the default) when the decision
-    /// needs [`check`](Self::check). [`RateLimitLayer`] asks this first and
-    /// then skips boxing the request's future.
+    /// needs [`check`](Self::check). [`RateLimitLayer`] calls this first and
+    /// skips boxing the request's future when it returns a decision.
     fn try_check_now(&self, key: &str) -> Option<RateDecision> {
         let _ = key;
         None
@@ -367,19 +367,25 @@ where
         // and no boxed future.
         if let Some(decision) = config.limiter.try_check_now(&key) {
             if decision.allowed {
-                let headers = config
-                    .headers
-                    .then(|| rate_headers(&config.policy, config.limiter.quota(), &decision));
-                return RateLimitFuture::inner(self.inner.call(request), headers);
+                let headers = if config.headers {
+                    ExtraHeaders::Rate(rate_headers(
+                        &config.policy,
+                        config.limiter.quota(),
+                        &decision,
+                    ))
+                } else {
+                    ExtraHeaders::None
+                };
+                return LayerFuture::inner(self.inner.call(request), headers);
             }
-            return RateLimitFuture::rejected(rejection(&config, &request, client, &decision));
+            return LayerFuture::rejected(rejection(&config, &request, client, &decision));
         }
 
         // The clone is not ready; the instance that `poll_ready` prepared
         // handles this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        RateLimitFuture::pending(Box::pin(async move {
+        LayerFuture::pending(Box::pin(async move {
             let decision = config.limiter.check(&key).await;
             if decision.allowed {
                 let mut response = inner.call(request).await?.map(ResponseBody::inner);
@@ -422,93 +428,17 @@ fn rejection<B>(
     response
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`RateLimitService`]: the inner service's future when
-    /// the limiter decided at once, a ready 429, or a boxed future around
-    /// a limiter that waits (Redis).
-    pub struct RateLimitFuture<F, B, E> {
-        #[pin]
-        state: RateState<F, B, E>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = RateStateProjection]
-    enum RateState<F, B, E> {
-        Inner { #[pin] future: F, headers: Option<RateHeaders> },
-        Rejected { response: Option<Response<Full<Bytes>>> },
-        Pending { future: BoxResponseFuture<B, E> },
-    }
-}
-
-impl<F, B, E> RateLimitFuture<F, B, E> {
-    fn inner(future: F, headers: Option<RateHeaders>) -> Self {
-        Self {
-            state: RateState::Inner { future, headers },
-        }
-    }
-
-    fn rejected(response: Response<Full<Bytes>>) -> Self {
-        Self {
-            state: RateState::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-
-    fn pending(future: BoxResponseFuture<B, E>) -> Self {
-        Self {
-            state: RateState::Pending { future },
-        }
-    }
-}
-
-impl<F, B, E> fmt::Debug for RateLimitFuture<F, B, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RateLimitFuture")
-    }
-}
-
-impl<F, B, E> Future for RateLimitFuture<F, B, E>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            RateStateProjection::Inner { future, headers } => future.poll(cx).map(|result| {
-                result.map(|response| {
-                    let mut response = response.map(ResponseBody::inner);
-                    if let Some(headers) = headers.take() {
-                        headers.apply(response.headers_mut());
-                    }
-                    response
-                })
-            }),
-            RateStateProjection::Rejected { response } => {
-                // A future is not polled again after `Ready`; if it is, the
-                // rejection has already been handed out.
-                let response = response.take().unwrap_or_else(|| {
-                    let mut empty = Response::new(Full::new(Bytes::new()));
-                    *empty.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                    empty
-                });
-                Poll::Ready(Ok(response.map(ResponseBody::rejection)))
-            }
-            RateStateProjection::Pending { future } => future.as_mut().poll(cx),
-        }
-    }
-}
+/// The future of [`RateLimitService`].
+pub type RateLimitFuture<F, B, E> = LayerFuture<F, B, E>;
 
 /// The `RateLimit-Policy` and `RateLimit` values of one decision.
-struct RateHeaders {
+pub(crate) struct RateHeaders {
     policy: HeaderValue,
     state: Option<HeaderValue>,
 }
 
 impl RateHeaders {
-    fn apply(self, headers: &mut http::HeaderMap) {
+    pub(crate) fn apply(self, headers: &mut http::HeaderMap) {
         headers.insert(RATELIMIT_POLICY.clone(), self.policy);
         if let Some(state) = self.state {
             headers.insert(RATELIMIT.clone(), state);

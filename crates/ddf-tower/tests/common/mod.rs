@@ -103,9 +103,9 @@ impl Capture {
     /// guard drops.
     ///
     /// One global subscriber, set on the first call, forwards each event to
-    /// the capture installed on the emitting thread. Scoped subscribers
-    /// would make tracing cache a callsite as disabled when another test
-    /// registers it first without one; a global subscriber enables every
+    /// the capture installed on the emitting thread. With scoped
+    /// subscribers, tracing caches a callsite as disabled when another test
+    /// registers it first without one. A global subscriber enables every
     /// callsite, so no capture can lose events that way. Capturing tests
     /// still run one at a time, so a test reading global counters sees only
     /// its own traffic.
